@@ -42,7 +42,8 @@ export class HttpListenError extends Schema.TaggedError<HttpListenError>()("Http
 
 /** Splits `HTTP_ADDR` into host and port; `:8080` listens on every interface. */
 export const parseListenAddress = (address: string): { host: string; port: number } => {
-  const match = /^(?:\[(?<v6>[^\]]+)\]|(?<host>[^:]*))?:?(?<port>\d+)$/.exec(address.trim());
+  const text = address.trim();
+  const match = /^(?:\[(?<v6>[^\]]+)\]:|(?<host>[^:]*):)?(?<port>\d+)$/.exec(text);
   const port = Number(match?.groups?.["port"]);
   if (!match || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`HTTP_ADDR: expected host:port, :port or port, got "${address}"`);
