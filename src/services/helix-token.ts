@@ -1,0 +1,135 @@
+/**
+ * Twitch app access token (client credentials grant), shared by every Helix
+ * call of the process.
+ *
+ * One token is minted and reused until shortly before it expires; concurrent
+ * callers wait on the same mint instead of minting their own (the Go original
+ * minted a token per catalog cycle). A 401 from Helix invalidates the token it
+ * was sent with, so the next caller mints exactly one replacement.
+ */
+import { Clock, Effect, Redacted, Schema, Semaphore } from "effect";
+import { HelixAuthError, HelixDecodeError, HelixHttpError, HelixNetworkError } from "./helix-errors.ts";
+import { AppTokenWire, ErrorWire } from "./helix-types.ts";
+
+/** Where and how to mint app tokens. */
+export interface AppTokenOptions {
+  /** Twitch OAuth base, e.g. `https://id.twitch.tv/oauth2` (the token endpoint is `<base>/token`). */
+  readonly oauthUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: Redacted.Redacted<string> | string;
+  /**
+   * Refresh this long before expiry; capped at a tenth of the token's lifetime so
+   * short-lived tokens are not refreshed on every call. Default 60 s.
+   */
+  readonly refreshMarginMs?: number | undefined;
+  readonly requestTimeoutMs?: number | undefined;
+  /** Called after each successful mint (metrics). */
+  readonly onMint?: ((info: { readonly expiresInSeconds: number }) => void) | undefined;
+}
+
+/** Errors minting a token can produce. */
+export type AppTokenError = HelixAuthError | HelixNetworkError | HelixHttpError | HelixDecodeError;
+
+/** The process's app token. */
+export interface AppTokenSource {
+  /** A valid token: the cached one, or a fresh one minted once for all waiting callers. */
+  readonly get: Effect.Effect<string, AppTokenError>;
+  /** Forgets `token` if it is still the cached one (Helix refused it). */
+  readonly invalidate: (token: string) => Effect.Effect<void>;
+  /** How many tokens were minted so far. */
+  readonly mints: Effect.Effect<number>;
+}
+
+const ENDPOINT = "oauth2/token";
+const decodeToken = Schema.decodeUnknownEffect(AppTokenWire);
+const decodeError = Schema.decodeUnknownOption(ErrorWire);
+
+/** Builds the token source; nothing is fetched until the first `get`. */
+export const makeAppTokenSource = (options: AppTokenOptions): Effect.Effect<AppTokenSource> =>
+  Effect.gen(function* () {
+    const lock = yield* Semaphore.make(1);
+    let cached: { readonly token: string; readonly refreshAt: number } | undefined;
+    let mints = 0;
+    const url = `${options.oauthUrl.replace(/\/+$/, "")}/token`;
+    const secret = Redacted.isRedacted(options.clientSecret)
+      ? Redacted.value(options.clientSecret)
+      : options.clientSecret;
+
+    const mint = Effect.gen(function* () {
+      const body = new URLSearchParams({
+        client_id: options.clientId,
+        client_secret: secret,
+        grant_type: "client_credentials",
+      });
+      const response = yield* Effect.tryPromise({
+        try: async (signal) => {
+          const res = await fetch(url, {
+            method: "POST",
+            body,
+            signal: AbortSignal.any([signal, AbortSignal.timeout(options.requestTimeoutMs ?? 15_000)]),
+          });
+          return { status: res.status, text: await res.text() };
+        },
+        catch: (cause) => new HelixNetworkError({ endpoint: ENDPOINT, message: errorText(cause) }),
+      });
+      const json = parseJson(response.text);
+      if (response.status !== 200) {
+        const detail = decodeError(json);
+        const message = detail._tag === "Some" ? (detail.value.message ?? response.text) : response.text;
+        // 400 (unknown client) and 403 (wrong secret) will not fix themselves.
+        if (response.status === 400 || response.status === 401 || response.status === 403) {
+          return yield* new HelixAuthError({ status: response.status, message: `token request refused: ${message}` });
+        }
+        return yield* new HelixHttpError({ endpoint: ENDPOINT, status: response.status, message });
+      }
+      const token = yield* decodeToken(json).pipe(
+        Effect.mapError((issue) => new HelixDecodeError({ endpoint: ENDPOINT, message: issue.message })),
+      );
+      const now = yield* Clock.currentTimeMillis;
+      const lifetimeMs = Math.max(0, token.expires_in * 1000);
+      const margin = Math.min(options.refreshMarginMs ?? 60_000, lifetimeMs / 10);
+      cached = { token: token.access_token, refreshAt: now + lifetimeMs - margin };
+      mints++;
+      options.onMint?.({ expiresInSeconds: token.expires_in });
+      return token.access_token;
+    });
+
+    const fresh = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis;
+      return cached !== undefined && now < cached.refreshAt ? cached.token : undefined;
+    });
+
+    const get = Effect.gen(function* () {
+      const hit = yield* fresh;
+      if (hit !== undefined) return hit;
+      // Whoever gets the permit first mints; the rest find its token on their re-check.
+      return yield* lock.withPermit(
+        Effect.flatMap(fresh, (again) => (again !== undefined ? Effect.succeed(again) : mint)),
+      );
+    });
+
+    const invalidate = (token: string) =>
+      Effect.sync(() => {
+        if (cached?.token === token) cached = undefined;
+      });
+
+    return { get, invalidate, mints: Effect.sync(() => mints) };
+  });
+
+/** Parses JSON, or returns the raw text when it is not JSON (error pages). */
+export const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+};
+
+/** A readable message from a fetch failure (undici hides the reason in `cause`). */
+export const errorText = (cause: unknown): string => {
+  if (cause instanceof Error) {
+    const inner = cause.cause instanceof Error ? `: ${cause.cause.message}` : "";
+    return `${cause.name === "Error" ? "" : `${cause.name}: `}${cause.message}${inner}`;
+  }
+  return String(cause);
+};
