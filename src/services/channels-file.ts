@@ -24,6 +24,7 @@ import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument } fro
 import type { ChannelSettings, ChannelSpec } from "./channel-settings.ts";
 import { ChannelsFileError, type ChannelsFileIssue } from "./config-error.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
+import { findJsonSyntaxError } from "./json-syntax.ts";
 import { issueTexts, showValue, withInput } from "./schema-issue-text.ts";
 import { isTwitchLogin, normalizeTwitchLogin, TwitchLogin } from "./twitch-login.ts";
 
@@ -165,32 +166,45 @@ const locate = (doc: Document, lines: LineCounter, path: ReadonlyArray<PropertyK
   return { line, column: col };
 };
 
-const syntaxMessage = (message: string): string => message.replace(/ at line \d+, column \d+:[\s\S]*$/, "").trim();
+const syntaxMessage = (message: string): string =>
+  message
+    .replace(/ at line \d+, column \d+:[\s\S]*$/, "")
+    .replace(/^Missing closing (["'])quote$/, "string is never closed (missing closing $1)")
+    .trim();
 
-// JSON gets a strict parse first: YAML would accept JSON with trailing commas or comments.
+const positionOf = (text: string, offset: number): Position => {
+  const before = text.slice(0, offset);
+  return { line: before.split("\n").length, column: offset - before.lastIndexOf("\n") };
+};
+
+// JSON gets a strict check first: YAML would accept JSON with trailing commas or comments.
 const jsonSyntaxIssue = (text: string): ChannelsFileIssue | undefined => {
-  try {
-    JSON.parse(text);
-    return undefined;
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const explicit = /\(line (\d+) column (\d+)\)/.exec(message);
-    const position = /at position (\d+)/.exec(message);
-    let line = 1;
-    let column = 1;
-    if (explicit !== null) {
-      line = Number(explicit[1]);
-      column = Number(explicit[2]);
-    } else if (position !== null) {
-      const before = text.slice(0, Number(position[1]));
-      line = before.split("\n").length;
-      column = before.length - before.lastIndexOf("\n");
-    } else if (text.trim() === "") {
-      return { line: 1, column: 1, path: "", message: "invalid JSON: the file is empty" };
+  const error = findJsonSyntaxError(text);
+  return error === undefined ? undefined : { ...positionOf(text, error.offset), path: "", message: `invalid JSON: ${error.message}` };
+};
+
+/**
+ * The YAML parser notices an unclosed quote or bracket only where the document
+ * stops making sense, often lines later; point at the opener instead.
+ */
+const yamlSyntaxOffset = (text: string, message: string, detectedAt: number): number => {
+  const quote = /Missing closing (["'])quote/.exec(message)?.[1];
+  if (quote !== undefined) {
+    for (let at = detectedAt - 1; at >= 0; at--) {
+      if (text[at] === quote && !(quote === '"' && text[at - 1] === "\\")) return at;
     }
-    const reason = message.replace(/\s*(?:in JSON )?at position \d+.*$/, "").replace(/\s*\(line \d+ column \d+\)/, "");
-    return { line, column, path: "", message: `invalid JSON: ${reason}` };
+    return detectedAt;
   }
+  const flow = /Flow (sequence|mapping)/.exec(message)?.[1];
+  if (flow !== undefined) {
+    const [open, close] = flow === "sequence" ? ["[", "]"] : ["{", "}"];
+    let depth = 0;
+    for (let at = detectedAt - 1; at >= 0; at--) {
+      if (text[at] === close) depth++;
+      else if (text[at] === open && depth-- === 0) return at;
+    }
+  }
+  return detectedAt;
 };
 
 const isJson = (file: string, text: string): boolean => {
@@ -253,12 +267,13 @@ export const parseChannelsFile = (
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
   if (doc.errors.length > 0) {
     return fail(
-      doc.errors.map((error) => ({
-        line: error.linePos?.[0].line ?? 1,
-        column: error.linePos?.[0].col ?? 1,
-        path: "",
-        message: `invalid ${isJson(file, text) ? "JSON" : "YAML"}: ${syntaxMessage(error.message)}`,
-      })),
+      doc.errors.map((error) => {
+        const detected = positionOf(text, error.pos[0]);
+        const offset = yamlSyntaxOffset(text, error.message, error.pos[0]);
+        const position = positionOf(text, offset);
+        const where = position.line === detected.line ? "" : ` (noticed at line ${detected.line})`;
+        return { ...position, path: "", message: `invalid YAML: ${syntaxMessage(error.message)}${where}` };
+      }),
     );
   }
   // An empty document (or one holding only comments) is a file with no channels.

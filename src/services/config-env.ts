@@ -149,7 +149,7 @@ export interface SupervisorConfig {
 export interface SecurityConfig {
   /** Required as `X-Admin-Token` (or Bearer) on the admin API when set. */
   readonly adminToken: Redacted.Redacted<string> | undefined;
-  /** Required to open the /control WebSocket when set. */
+  /** Bearer token of the /control WebSocket; when unset one is generated into `$DATA_DIR/control-token`. */
   readonly controlToken: Redacted.Redacted<string> | undefined;
   /** AES-256-GCM key for OAuth tokens at rest: the 32 decoded bytes. Tokens are stored in plain text without it. */
   readonly encryptionKey: Redacted.Redacted<Uint8Array> | undefined;

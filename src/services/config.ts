@@ -158,13 +158,8 @@ export const configWarnings = (config: AppConfig): ReadonlyArray<string> => {
   if (uploading && config.youtube.clientId === undefined) {
     warnings.push("uploads are enabled but YOUTUBE_CLIENT_ID/YOUTUBE_CLIENT_SECRET are unset");
   }
-  if (!loopback(config.http.host)) {
-    if (config.security.adminToken === undefined) {
-      warnings.push(`HTTP_ADDR listens beyond this machine (${config.http.host}) and ADMIN_TOKEN is unset: the admin API is open to the network`);
-    }
-    if (config.security.controlToken === undefined) {
-      warnings.push(`HTTP_ADDR listens beyond this machine (${config.http.host}) and CONTROL_TOKEN is unset: /control is open to the network`);
-    }
+  if (!loopback(config.http.host) && config.security.adminToken === undefined) {
+    warnings.push(`HTTP_ADDR listens beyond this machine (${config.http.host}) and ADMIN_TOKEN is unset: the admin API is open to the network`);
   }
   if (config.security.encryptionKey === undefined) {
     warnings.push("ENCRYPTION_KEY unset: OAuth tokens are stored in plain text (fine for local use, not for production)");
