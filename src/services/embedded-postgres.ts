@@ -427,8 +427,12 @@ const startServer = async (
 };
 
 const stopServer = async (server: Server): Promise<void> => {
-  const stopped = (ms: number) =>
-    Promise.race([server.exit.then(() => true), sleep(ms).then(() => false)]);
+  const stopped = async (ms: number): Promise<boolean> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolvePromise) => (timer = setTimeout(resolvePromise, ms, false)));
+    // A pending timer would hold the event loop open after a prompt stop.
+    return Promise.race([server.exit.then(() => true), timeout]).finally(() => clearTimeout(timer));
+  };
   if (server.child.exitCode !== null || server.child.signalCode !== null) return;
   // Fast shutdown: roll back open transactions, checkpoint, exit.
   server.child.kill("SIGINT");
