@@ -1,0 +1,427 @@
+/**
+ * `vod-tender ctl`: the `/control` commands from a terminal. Human-readable
+ * output by default, `--json` for scripts (one JSON document per result, one
+ * line per event with `watch`). The token comes from `CONTROL_TOKEN` or the file
+ * the server wrote in `$DATA_DIR`; the address from `--url` or `HTTP_ADDR`.
+ *
+ * Exit codes: 0 done, 1 the server refused the command, 2 usage error,
+ * 3 cannot connect or authenticate.
+ */
+import { Effect, Redacted } from "effect";
+import { connectControl, ControlRequestError } from "./control-client.ts";
+import type { ControlClient } from "./control-client.ts";
+import { eventTopics } from "./control-protocol.ts";
+import type { ChannelStatus, CommandName, ControlEvent, EventTopic, ReloadReport, VodSummary } from "./control-protocol.ts";
+import { readClientToken } from "./control-token.ts";
+import { parseListenAddress } from "./http-server.ts";
+
+/** Where ctl reads its environment and writes its output (tests pass their own). */
+export interface CtlIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Ends `watch`; defaults to SIGINT/SIGTERM. */
+  readonly stop?: AbortSignal;
+}
+
+const usage = `Usage: vod-tender ctl [--url ws://HOST:PORT/control] [--json] [--timeout MS] COMMAND
+
+Channels
+  channels list                         every channel with its state
+  channels status [NAME]                one channel (or all) in detail
+  channels add NAME [--paused] [--set KEY=VALUE]...
+  channels remove NAME
+  channels pause NAME | channels resume NAME
+  channels update NAME --set KEY=VALUE...   e.g. --set chat=always --set catalog.interval=6h
+VODs
+  vods list [--channel NAME] [--processed true|false] [--limit N] [--offset N]
+  vods scan [CHANNEL]                   wake the processors now
+  vods catalog CHANNEL [--max N] [--max-age-days N]
+  vods reprocess ID | vods cancel ID | vods prioritize ID PRIORITY
+Other
+  breaker reset CHANNEL
+  chat search WORDS... [--channel NAME] [--vod ID] [--limit N]
+  config reload                         re-read the channels file now
+  watch [--topic TOPIC]... [--channel NAME]... [--count N]
+                                        stream events (topics: ${eventTopics.join(", ")})
+  send COMMAND [PARAMS-JSON]            any protocol command, raw
+
+The token is CONTROL_TOKEN, else $DATA_DIR/control-token (DATA_DIR defaults to ./data).
+The address is --url, else HTTP_ADDR (default 127.0.0.1:8080).`;
+
+class UsageError extends Error {}
+
+interface Parsed {
+  readonly positionals: Array<string>;
+  readonly flags: Map<string, Array<string>>;
+}
+
+const booleanFlags = new Set(["json", "paused", "help"]);
+
+const parseArgs = (argv: ReadonlyArray<string>): Parsed => {
+  const positionals: Array<string> = [];
+  const flags = new Map<string, Array<string>>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg === "-h") {
+      flags.set("help", ["true"]);
+      continue;
+    }
+    if (!arg.startsWith("--")) {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    let value: string;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else if (booleanFlags.has(name)) value = "true";
+    else {
+      const next = argv[i + 1];
+      if (next === undefined) throw new UsageError(`--${name} needs a value`);
+      value = next;
+      i++;
+    }
+    flags.set(name, [...(flags.get(name) ?? []), value]);
+  }
+  return { positionals, flags };
+};
+
+const flag = (parsed: Parsed, name: string): string | undefined => parsed.flags.get(name)?.at(-1);
+const flagInt = (parsed: Parsed, name: string): number | undefined => {
+  const value = flag(parsed, name);
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new UsageError(`--${name} expects an integer, got "${value}"`);
+  return n;
+};
+const positionalInt = (value: string | undefined, what: string): number => {
+  const n = Number(value);
+  if (value === undefined || !Number.isInteger(n)) throw new UsageError(`expected ${what} (an integer)${value === undefined ? "" : `, got "${value}"`}`);
+  return n;
+};
+const required = (value: string | undefined, what: string): string => {
+  if (value === undefined) throw new UsageError(`missing ${what}`);
+  return value;
+};
+
+/** `--set a.b=value` pairs as a nested settings patch; the server validates the values. */
+export const settingsFromFlags = (pairs: ReadonlyArray<string>): Record<string, unknown> => {
+  const patch: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--set expects KEY=VALUE, got "${pair}"`);
+    const path = pair.slice(0, eq).split(".");
+    const raw = pair.slice(eq + 1);
+    const value: unknown = raw === "true" ? true : raw === "false" ? false : /^-?\d+$/.test(raw) ? Number(raw) : raw;
+    let node = patch;
+    for (const key of path.slice(0, -1)) {
+      const child = node[key];
+      node = (typeof child === "object" && child !== null ? child : (node[key] = {})) as Record<string, unknown>;
+    }
+    node[path[path.length - 1] as string] = value;
+  }
+  return patch;
+};
+
+/** The command and params a command line means. */
+export const requestFromArgs = (parsed: Parsed): { command: CommandName | "watch"; params: Record<string, unknown> } => {
+  const [group, verb, ...rest] = parsed.positionals;
+  const settings = parsed.flags.has("set") ? { settings: settingsFromFlags(parsed.flags.get("set") ?? []) } : {};
+  const opt = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
+  switch (group) {
+    case "channels":
+      switch (verb) {
+        case "list":
+          return { command: "channels.list", params: {} };
+        case "status":
+          return { command: "channels.status", params: opt("name", rest[0]) };
+        case "add":
+          return { command: "channels.add", params: { name: required(rest[0], "channel name"), ...(parsed.flags.has("paused") ? { paused: true } : {}), ...settings } };
+        case "remove":
+        case "pause":
+        case "resume":
+          return { command: `channels.${verb}`, params: { name: required(rest[0], "channel name") } };
+        case "update":
+          if (!parsed.flags.has("set")) throw new UsageError("channels update needs at least one --set KEY=VALUE");
+          return { command: "channels.update", params: { name: required(rest[0], "channel name"), ...settings } };
+      }
+      break;
+    case "vods":
+      switch (verb) {
+        case "list": {
+          const processed = flag(parsed, "processed");
+          if (processed !== undefined && processed !== "true" && processed !== "false") throw new UsageError("--processed is true or false");
+          return {
+            command: "vods.list",
+            params: { ...opt("channel", flag(parsed, "channel")), ...opt("processed", processed === undefined ? undefined : processed === "true"), ...opt("limit", flagInt(parsed, "limit")), ...opt("offset", flagInt(parsed, "offset")) },
+          };
+        }
+        case "scan":
+          return { command: "vods.scan", params: opt("channel", rest[0]) };
+        case "catalog":
+          return { command: "vods.catalog", params: { channel: required(rest[0], "channel name"), ...opt("max", flagInt(parsed, "max")), ...opt("maxAgeDays", flagInt(parsed, "max-age-days")) } };
+        case "reprocess":
+        case "cancel":
+          return { command: `vods.${verb}`, params: { id: positionalInt(rest[0], "a VOD id") } };
+        case "prioritize":
+          return { command: "vods.prioritize", params: { id: positionalInt(rest[0], "a VOD id"), priority: positionalInt(rest[1], "a priority") } };
+      }
+      break;
+    case "breaker":
+      if (verb === "reset") return { command: "breaker.reset", params: { channel: required(rest[0], "channel name") } };
+      break;
+    case "chat":
+      if (verb === "search") {
+        const query = rest.join(" ").trim();
+        if (query === "") throw new UsageError("chat search needs words to find");
+        return { command: "chat.search", params: { query, ...opt("channel", flag(parsed, "channel")), ...opt("vodId", flagInt(parsed, "vod")), ...opt("limit", flagInt(parsed, "limit")) } };
+      }
+      break;
+    case "config":
+      if (verb === "reload") return { command: "config.reload", params: {} };
+      break;
+    case "watch":
+      return { command: "watch", params: {} };
+    case "send": {
+      const command = required(verb, "command");
+      let params: unknown = {};
+      if (rest[0] !== undefined) {
+        try {
+          params = JSON.parse(rest[0]);
+        } catch {
+          throw new UsageError(`PARAMS-JSON is not valid JSON: ${rest[0]}`);
+        }
+      }
+      return { command: command as CommandName, params: params as Record<string, unknown> };
+    }
+  }
+  throw new UsageError(group === undefined ? "missing command" : `unknown command "${[group, verb].filter(Boolean).join(" ")}"`);
+};
+
+// ---------------------------------------------------------------------------
+// Output
+
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: ReadonlyArray<string>) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+};
+
+const channelRows = (channels: ReadonlyArray<ChannelStatus>) =>
+  table(
+    ["NAME", "SOURCE", "STATE", "BREAKER", "CHILDREN", "DOWNLOAD", "CHAT/MIN", "RESTARTS"],
+    channels.map((c) => [
+      c.name,
+      c.source,
+      c.state,
+      c.breaker,
+      Object.entries(c.children)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ") || "-",
+      c.download === null ? "-" : `${c.download.vodId}:${c.download.percent === null ? "?" : c.download.percent.toFixed(1)}%`,
+      c.chatRate === null ? "-" : String(Math.round(c.chatRate)),
+      String(c.restarts),
+    ]),
+  );
+
+const vodRows = (vods: ReadonlyArray<VodSummary>) =>
+  table(
+    ["ID", "CHANNEL", "DATE", "PRI", "DONE", "STATE", "TITLE"],
+    vods.map((v) => [String(v.id), v.channel, v.date?.slice(0, 16) ?? "-", String(v.priority), v.processed ? "yes" : "no", v.downloadState ?? "-", v.title ?? ""]),
+  );
+
+const reloadText = (r: ReloadReport) => {
+  if (!r.ok) return `channels file rejected; the running configuration is kept:\n${r.errors.map((e) => `  ${e.message}`).join("\n")}`;
+  const list = (label: string, names: ReadonlyArray<string>) => (names.length === 0 ? [] : [`${label}: ${names.join(", ")}`]);
+  const lines = [...list("added", r.added), ...list("removed", r.removed), ...list("updated", r.updated), ...r.failed.map((f) => `failed ${f.channel}: ${f.message}`)];
+  return lines.length === 0 ? "no changes" : lines.join("\n");
+};
+
+const humanResult = (command: CommandName, result: unknown): string => {
+  const r = result as Record<string, unknown>;
+  switch (command) {
+    case "channels.list":
+    case "channels.status":
+      return channelRows(r["channels"] as ReadonlyArray<ChannelStatus>);
+    case "channels.add":
+    case "channels.pause":
+    case "channels.resume":
+    case "channels.update": {
+      const c = r["channel"] as ChannelStatus;
+      return `${c.name}: ${c.state} (source ${c.source}${c.paused ? ", paused" : ""})`;
+    }
+    case "channels.remove":
+      return `removed ${String(r["removed"])}`;
+    case "vods.list":
+      return vodRows(r["vods"] as ReadonlyArray<VodSummary>);
+    case "vods.reprocess":
+    case "vods.prioritize":
+      return vodRows([r["vod"] as VodSummary]);
+    case "vods.scan":
+      return `woke ${(r["channels"] as ReadonlyArray<string>).length} channel(s)`;
+    case "vods.catalog":
+      return `${String(r["channel"])}: ${String(r["found"])} VOD(s) in the catalog`;
+    case "vods.cancel":
+      return r["cancelled"] ? "download cancelled" : "nothing was downloading";
+    case "chat.search":
+      return (r["messages"] as ReadonlyArray<{ at: string; channel: string; username: string | null; message: string }>)
+        .map((m) => `${m.at.slice(0, 19).replace("T", " ")} #${m.channel} ${m.username ?? "?"}: ${m.message}`)
+        .join("\n");
+    case "config.reload":
+      return reloadText(result as ReloadReport);
+    default:
+      return JSON.stringify(result, null, 2);
+  }
+};
+
+/** One event as a terminal line. */
+export const eventLine = (event: ControlEvent): string => {
+  const at = event.at.slice(11, 23);
+  const where = event.channel ?? "-";
+  switch (event.topic) {
+    case "transition":
+      return `${at} transition ${where} ${event.actor}: ${event.from ?? "-"} -> ${event.to}`;
+    case "restart":
+      return `${at} restart    ${where} ${event.actor} attempt ${event.attempt}: ${event.reason}`;
+    case "progress":
+      return `${at} progress   ${where} vod ${event.vodId} ${event.percent === null ? "?" : event.percent.toFixed(1)}% ${event.bytes} bytes`;
+    case "chat_rate":
+      return `${at} chat_rate  ${where} ${event.perMinute}/min`;
+    case "error":
+      return `${at} error      ${where} ${event.actor ?? ""} ${event.message}`;
+    case "channel":
+      return `${at} channel    ${where} ${event.change}${event.source === undefined ? "" : ` (${event.source})`}`;
+    case "config":
+      return `${at} config     ${event.trigger}: ${reloadText(event.report).replace(/\n/g, "; ")}`;
+  }
+};
+
+// ---------------------------------------------------------------------------
+// Running
+
+const controlUrl = (parsed: Parsed, env: CtlIo["env"]): string => {
+  const given = flag(parsed, "url");
+  if (given !== undefined) return given;
+  const { host, port } = parseListenAddress(env["HTTP_ADDR"] ?? "127.0.0.1:8080");
+  const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  return `ws://${shown}:${port}/control`;
+};
+
+const watch = async (client: ControlClient, parsed: Parsed, json: boolean, io: CtlIo): Promise<number> => {
+  const topics = parsed.flags.get("topic");
+  for (const topic of topics ?? []) {
+    if (!eventTopics.includes(topic as EventTopic)) throw new UsageError(`unknown topic "${topic}"; topics: ${eventTopics.join(", ")}`);
+  }
+  const channels = parsed.flags.get("channel");
+  const count = flagInt(parsed, "count");
+  let seen = 0;
+  return new Promise<number>((resolve, reject) => {
+    const stop = () => {
+      void client.close().then(() => resolve(0));
+    };
+    client.onEvent((frame) => {
+      io.stdout(`${json ? JSON.stringify(frame.event) : eventLine(frame.event)}\n`);
+      seen += 1;
+      if (count !== undefined && seen >= count) stop();
+    });
+    io.stop?.addEventListener("abort", stop, { once: true });
+    void client.closed.then((info) => {
+      if (info.code !== 1000) {
+        io.stderr(`connection closed (${info.code}${info.reason ? `: ${info.reason}` : ""})\n`);
+        resolve(3);
+      }
+    });
+    client
+      .request("subscribe", { ...(topics === undefined ? {} : { topics: topics as Array<EventTopic> }), ...(channels === undefined ? {} : { channels }) })
+      .catch(reject);
+  });
+};
+
+/** Runs `ctl` with its arguments; resolves with the exit code. */
+export const runCtl = async (argv: ReadonlyArray<string>, io?: CtlIo): Promise<number> => {
+  const controller = new AbortController();
+  const out: CtlIo = io ?? {
+    env: process.env,
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    stop: controller.signal,
+  };
+  const onSignal = () => controller.abort();
+  if (io === undefined) {
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  }
+  try {
+    let parsed: Parsed;
+    let request: ReturnType<typeof requestFromArgs>;
+    try {
+      parsed = parseArgs(argv);
+      if (parsed.flags.has("help") || parsed.positionals[0] === "help") {
+        out.stdout(`${usage}\n`);
+        return 0;
+      }
+      request = requestFromArgs(parsed);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      out.stderr(`ctl: ${error.message}\n\n${usage}\n`);
+      return 2;
+    }
+    const json = parsed.flags.has("json");
+    const timeoutMs = flagInt(parsed, "timeout") ?? 30_000;
+    let url: string;
+    try {
+      url = controlUrl(parsed, out.env);
+    } catch (error) {
+      out.stderr(`ctl: ${(error as Error).message}\n`);
+      return 2;
+    }
+    const token = await Effect.runPromise(
+      Effect.result(readClientToken({ env: out.env["CONTROL_TOKEN"], dataDir: out.env["DATA_DIR"] ?? "./data" })),
+    );
+    if (token._tag === "Failure") {
+      out.stderr(`ctl: ${token.failure.message}\n`);
+      return 3;
+    }
+    let client: ControlClient;
+    try {
+      client = await connectControl({ url, token: Redacted.value(token.success), timeoutMs });
+    } catch (error) {
+      out.stderr(`ctl: ${(error as Error).message}\n`);
+      return 3;
+    }
+    try {
+      if (request.command === "watch") return await watch(client, parsed, json, out);
+      const result = await client.request(request.command, request.params as never);
+      out.stdout(`${json ? JSON.stringify(result) : humanResult(request.command, result)}\n`);
+      // A reload that was refused is a failed command for scripts too.
+      return request.command === "config.reload" && !(result as ReloadReport).ok ? 1 : 0;
+    } catch (error) {
+      if (error instanceof UsageError) {
+        out.stderr(`ctl: ${error.message}\n`);
+        return 2;
+      }
+      if (error instanceof ControlRequestError) {
+        if (json) out.stdout(`${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`);
+        out.stderr(`error: ${error.code}: ${error.message}\n`);
+        return error.code === "disconnected" || error.code === "client_timeout" ? 3 : 1;
+      }
+      throw error;
+    } finally {
+      await client.close();
+    }
+  } finally {
+    if (io === undefined) {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+  }
+};
