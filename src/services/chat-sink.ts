@@ -1,0 +1,434 @@
+/**
+ * ChatSink: where every recorded chat row goes. Rows are buffered and written
+ * in batches (at most `flushIntervalMs` after the oldest arrived, or as soon as
+ * `batchSize` are waiting), idempotently on the message id. When the database
+ * cannot take a batch, it goes to the on-disk journal instead, and so does
+ * everything after it until the journal has been replayed, which keeps rows in
+ * the order they were received. Closing the sink (its layer's scope) writes
+ * out the buffer, to the database or the journal.
+ *
+ * Memory is bounded: above `highWaterRows` `offer` reports pressure (chat
+ * connections then stop reading their sockets until `whenWritable`), and a
+ * buffer past `maxBufferedRows` is spilled to the journal.
+ */
+import { Cause, Context, Deferred, Duration, Effect, Fiber, Latch, Layer, Option, Result, Semaphore } from "effect";
+import type { Scope } from "effect";
+import { SqlClient } from "effect/sql/SqlClient";
+import { SqlError } from "effect/sql/SqlError";
+import { appendFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ensureChatPartitionsCovering, listChatPartitions } from "./chat-partitions.ts";
+import { type ChatJournal, ChatJournalError, makeChatJournal } from "./chat-journal.ts";
+import { Metrics } from "./metrics.ts";
+import { type ChatRow, insertChatRows } from "./repositories/chat.ts";
+
+/** Options of the sink. */
+export interface ChatSinkOptions {
+  /** Journal folder, normally `$DATA_DIR/chat-journal`. */
+  readonly journalDirectory: string;
+  /** Rows per INSERT; a batch is written as soon as this many wait. Default 1000. */
+  readonly batchSize?: number;
+  /** Longest a row waits in memory before its batch is written. Default 250 ms. */
+  readonly flushIntervalMs?: number;
+  /** Above this many buffered rows `offer` returns false (pressure). Default 20,000. */
+  readonly highWaterRows?: number;
+  /** Above this many buffered rows batches go to the journal whatever the database does. Default 100,000. */
+  readonly maxBufferedRows?: number;
+  /** Store the raw IRC line of each message. Default false. */
+  readonly keepRaw?: boolean;
+  /** A batch INSERT slower than this counts as the database being away. Default 15 s. */
+  readonly insertTimeoutMs?: number;
+  /** First and longest wait between attempts to replay the journal. Defaults 250 ms and 5 s. */
+  readonly retryMinMs?: number;
+  readonly retryMaxMs?: number;
+  /** Called after each committed batch with the commit time; for metrics and benchmarks. Must not throw. */
+  readonly onCommit?: (rows: ReadonlyArray<ChatRow>, committedAt: number) => void;
+}
+
+/** Counters of one sink since it started. */
+export interface ChatSinkStats {
+  /** Rows waiting in memory. */
+  readonly buffered: number;
+  /** Rows waiting in the journal on disk. */
+  readonly journalRows: number;
+  /** `direct` while batches go to the database, `journal` while they go to disk. */
+  readonly mode: "direct" | "journal";
+  readonly offered: number;
+  /** Rows new to the database (duplicates not counted). */
+  readonly stored: number;
+  /** Rows the database already had (replays, duplicate deliveries). */
+  readonly duplicates: number;
+  /** Rows written to the journal. */
+  readonly journaled: number;
+  /** Rows the database refused for their content, kept in `rejected.ndjson` beside the journal. */
+  readonly rejected: number;
+  /** Rows offered after the sink closed (a wiring bug; logged). */
+  readonly dropped: number;
+}
+
+/** Lets a producer that cannot wait inside Effect (a socket callback) follow the sink's pressure. */
+export interface ChatFlowControl {
+  /** True while the sink wants producers to pause. */
+  readonly saturated: () => boolean;
+  /** Resolves once the buffer has room again (at once when it has). */
+  readonly whenWritable: () => Promise<void>;
+}
+
+/** The sink's interface. */
+export interface ChatSinkService extends ChatFlowControl {
+  /**
+   * Takes a row, synchronously. Never drops it; returns false when the buffer
+   * is above its high-water mark, asking the caller to pause reading.
+   */
+  readonly offer: (row: ChatRow) => boolean;
+  /** Takes rows, waiting while the buffer is above its high-water mark. */
+  readonly offerAll: (rows: ReadonlyArray<ChatRow>) => Effect.Effect<void>;
+  /** Waits until every row offered before the call is in the database or the journal. */
+  readonly flush: Effect.Effect<void>;
+  /** Waits until every row offered before the call is in the database (the journal replayed). */
+  readonly drain: Effect.Effect<void>;
+  readonly stats: () => ChatSinkStats;
+}
+
+/** The chat sink of the process. */
+export class ChatSink extends Context.Service<ChatSink, ChatSinkService>()("vod-tender/services/ChatSink") {
+  /** A sink writing through `SqlClient`, journaling under `options.journalDirectory`. Uses `Metrics` when provided. */
+  static readonly layer = (options: ChatSinkOptions): Layer.Layer<ChatSink, ChatJournalError, SqlClient> =>
+    Layer.effect(ChatSink, makeChatSink(options));
+}
+
+/** True when a failure means "the database is not taking writes now" rather than "this data is bad". */
+const isUnavailable = (cause: Cause.Cause<unknown>): boolean => {
+  const error = Cause.squash(cause);
+  if (Cause.isTimeoutError(error)) return true;
+  if (error instanceof SqlError) {
+    const tag = error.reason._tag;
+    return error.isRetryable || tag === "ConnectionError" || tag === "AuthenticationError" || isConnectionText(error);
+  }
+  return false;
+};
+
+// The driver reports a connection closed under a running query as an
+// unclassified error; its message is the only sign.
+const isConnectionText = (error: SqlError): boolean =>
+  /connection|terminat|ECONNRE|EPIPE|socket|shutdown|closed/i.test(`${error.message} ${String(error.reason.cause)}`);
+
+const monthKey = (ms: number): number => {
+  const d = new Date(ms);
+  return d.getUTCFullYear() * 12 + d.getUTCMonth();
+};
+
+/** Builds a sink in the current scope (its writer and replay fibers live there). */
+export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkService, ChatJournalError, SqlClient | Scope.Scope> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient;
+    const metrics = Option.getOrUndefined(yield* Effect.serviceOption(Metrics));
+    const batchSize = options.batchSize ?? 1000;
+    const flushIntervalMs = options.flushIntervalMs ?? 250;
+    const highWater = options.highWaterRows ?? 20_000;
+    const lowWater = Math.floor(highWater / 2);
+    const maxBuffered = Math.max(options.maxBufferedRows ?? 100_000, highWater);
+    const keepRaw = options.keepRaw ?? false;
+    const insertTimeout = Duration.millis(options.insertTimeoutMs ?? 15_000);
+    const retryMin = options.retryMinMs ?? 250;
+    const retryMax = options.retryMaxMs ?? 5_000;
+    const rejectedPath = join(options.journalDirectory, "rejected.ndjson");
+
+    const journal: ChatJournal = yield* makeChatJournal({ directory: options.journalDirectory });
+
+    let buffer: ChatRow[] = [];
+    let closed = false;
+    let closing = false;
+    let urgent = 0;
+    let mode: "direct" | "journal" = journal.rows() > 0 ? "journal" : "direct";
+    const counters = { offered: 0, stored: 0, duplicates: 0, journaled: 0, rejected: 0, dropped: 0 };
+    let durable = 0; // rows taken from the buffer and now in the database or the journal, in offer order
+    const wake = Latch.makeUnsafe(false);
+    const replayWake = Latch.makeUnsafe(mode === "journal");
+    const modeLock = yield* Semaphore.make(1);
+    let writableWaiters: Array<() => void> = [];
+    let flushWaiters: Array<{ readonly target: number; readonly done: Deferred.Deferred<void> }> = [];
+    let drainWaiters: Array<Deferred.Deferred<void>> = [];
+    const knownMonths = new Set<number>();
+
+    const updateJournalGauge = () => metrics?.chatJournalDepth.set(journal.rows());
+    updateJournalGauge();
+
+    const releaseWritable = () => {
+      if (buffer.length > lowWater || writableWaiters.length === 0) return;
+      const waiters = writableWaiters;
+      writableWaiters = [];
+      for (const resolve of waiters) resolve();
+    };
+
+    const progressed = () => {
+      if (flushWaiters.length === 0) return;
+      const still: typeof flushWaiters = [];
+      for (const w of flushWaiters) {
+        if (durable >= w.target) Deferred.doneUnsafe(w.done, Effect.void);
+        else still.push(w);
+      }
+      flushWaiters = still;
+    };
+
+    const drained = () => {
+      const waiters = drainWaiters;
+      drainWaiters = [];
+      for (const d of waiters) Deferred.doneUnsafe(d, Effect.void);
+    };
+
+    const offer = (row: ChatRow): boolean => {
+      if (closed) {
+        counters.dropped++;
+        return false;
+      }
+      buffer.push(row);
+      counters.offered++;
+      if (buffer.length === 1 || buffer.length >= batchSize) wake.openUnsafe();
+      return buffer.length < highWater;
+    };
+
+    const saturated = () => buffer.length >= highWater;
+    const whenWritable = (): Promise<void> =>
+      buffer.length <= lowWater || closed ? Promise.resolve() : new Promise((resolve) => writableWaiters.push(resolve));
+
+    // Partitions exist for the coming months; rows from other months (history
+    // replays, clock skew) get theirs created before the insert, not after it fails.
+    const ensurePartitions = (rows: ReadonlyArray<ChatRow>) =>
+      Effect.gen(function* () {
+        let missing: number[] | undefined;
+        let last = -1;
+        for (const row of rows) {
+          const key = monthKey(row.sentAt);
+          if (key === last) continue;
+          last = key;
+          if (!knownMonths.has(key) && !missing?.includes(key)) (missing ??= []).push(key);
+        }
+        if (missing === undefined) return;
+        if (knownMonths.size === 0) {
+          for (const p of yield* listChatPartitions) knownMonths.add(monthKey(p.from.getTime()));
+          missing = missing.filter((k) => !knownMonths.has(k));
+        }
+        for (const key of missing) {
+          const month = new Date(Date.UTC(Math.floor(key / 12), key % 12, 1));
+          yield* ensureChatPartitionsCovering(month, month);
+          knownMonths.add(key);
+        }
+      });
+
+    const insert = (rows: ReadonlyArray<ChatRow>) =>
+      ensurePartitions(rows).pipe(
+        Effect.andThen(insertChatRows(rows, { keepRaw })),
+        Effect.timeout(insertTimeout),
+        Effect.provideService(SqlClient, sql),
+      );
+
+    const reject = (row: ChatRow, cause: Cause.Cause<unknown>) =>
+      Effect.gen(function* () {
+        counters.rejected++;
+        yield* Effect.logError("chat row refused by the database; kept in rejected.ndjson", { channel: row.channel, msgId: row.msgId }, cause);
+        yield* Effect.tryPromise({
+          try: () => appendFile(rejectedPath, `${JSON.stringify({ row, error: Cause.pretty(cause) })}\n`),
+          catch: (e) => e,
+        }).pipe(Effect.ignore);
+      });
+
+    // Stores rows; a batch the database refuses for its content is split until
+    // the refused rows are found, so one bad row cannot hold up the rest. An
+    // outage fails the whole call (nothing is rejected for it).
+    const store = (rows: ReadonlyArray<ChatRow>): Effect.Effect<void, Cause.Cause<unknown>> =>
+      Effect.gen(function* () {
+        const result = yield* insert(rows).pipe(Effect.sandbox, Effect.result);
+        if (Result.isSuccess(result)) {
+          const fresh = result.success;
+          counters.stored += fresh;
+          counters.duplicates += rows.length - fresh;
+          const now = Date.now();
+          if (metrics !== undefined) {
+            const perChannel = new Map<string, number>();
+            for (const row of rows) {
+              perChannel.set(row.channel, (perChannel.get(row.channel) ?? 0) + 1);
+              metrics.chatIngestLatency.observe(Math.max(0, now - row.sentAt) / 1000);
+            }
+            for (const [channel, count] of perChannel) metrics.chatMessagesStored.inc({ channel }, count);
+          }
+          options.onCommit?.(rows, now);
+          return;
+        }
+        const cause = result.failure;
+        if (isUnavailable(cause)) return yield* Effect.fail(cause);
+        if (rows.length === 1) return yield* reject(rows[0] as ChatRow, cause);
+        const half = Math.ceil(rows.length / 2);
+        yield* store(rows.slice(0, half));
+        yield* store(rows.slice(half));
+      });
+
+    const toJournal = (rows: ReadonlyArray<ChatRow>) =>
+      journal.append(rows).pipe(
+        Effect.tap(() =>
+          Effect.sync(() => {
+            counters.journaled += rows.length;
+            updateJournalGauge();
+          }),
+        ),
+      );
+
+    // One batch, in order: to the journal while it is in use (or memory is
+    // past its bound), else to the database, falling back to the journal.
+    // Retries until one of the two took it: a row the process received is not dropped.
+    const persist = (rows: ReadonlyArray<ChatRow>) =>
+      Effect.gen(function* () {
+        let delay = retryMin;
+        for (;;) {
+          const spill = buffer.length > maxBuffered;
+          const journaled = yield* modeLock.withPermits(1)(
+            Effect.gen(function* () {
+              if (mode === "direct" && !spill) return false;
+              if (mode === "direct") yield* Effect.logWarning("chat buffer over its bound; writing to the journal", { buffered: buffer.length });
+              yield* toJournal(rows);
+              mode = "journal";
+              replayWake.openUnsafe();
+              return true;
+            }),
+          ).pipe(Effect.result);
+          if (Result.isSuccess(journaled) && journaled.success) return;
+          if (Result.isFailure(journaled)) {
+            yield* Effect.logError("chat journal append failed; retrying", journaled.failure);
+          } else {
+            const stored = yield* store(rows).pipe(Effect.result);
+            if (Result.isSuccess(stored)) return;
+            yield* Effect.logWarning("chat database unavailable; journaling", Cause.pretty(stored.failure));
+            const saved = yield* modeLock
+              .withPermits(1)(
+                Effect.gen(function* () {
+                  yield* toJournal(rows);
+                  mode = "journal";
+                  replayWake.openUnsafe();
+                }),
+              )
+              .pipe(Effect.result);
+            if (Result.isSuccess(saved)) return;
+            yield* Effect.logError("chat journal append failed; retrying", saved.failure);
+          }
+          yield* Effect.sleep(Duration.millis(delay));
+          delay = Math.min(delay * 2, retryMax);
+        }
+      });
+
+    const writer = Effect.gen(function* () {
+      for (;;) {
+        if (buffer.length === 0) {
+          if (closing) return;
+          wake.closeUnsafe();
+          if (buffer.length === 0 && !closing) yield* wake.await;
+          continue;
+        }
+        if (buffer.length < batchSize && !closing && urgent === 0) {
+          const wait = (buffer[0] as ChatRow).receivedAt + flushIntervalMs - Date.now();
+          if (wait > 0) {
+            wake.closeUnsafe();
+            if (buffer.length < batchSize && urgent === 0) yield* Effect.raceFirst(wake.await, Effect.sleep(Duration.millis(wait)));
+            continue;
+          }
+        }
+        let batch: ChatRow[];
+        if (buffer.length <= batchSize) {
+          batch = buffer;
+          buffer = [];
+        } else {
+          batch = buffer.slice(0, batchSize);
+          buffer = buffer.slice(batchSize);
+        }
+        releaseWritable();
+        yield* persist(batch);
+        durable += batch.length;
+        progressed();
+      }
+    });
+
+    const replayer = Effect.gen(function* () {
+      let delay = retryMin;
+      for (;;) {
+        yield* replayWake.await;
+        const replayed = yield* journal.replay((rows) => store(rows), batchSize).pipe(Effect.result);
+        updateJournalGauge();
+        if (Result.isFailure(replayed)) {
+          yield* Effect.sleep(Duration.millis(delay));
+          delay = Math.min(delay * 2, retryMax);
+          continue;
+        }
+        delay = retryMin;
+        if (replayed.success > 0) yield* Effect.logInfo("chat journal replayed", { rows: replayed.success, left: journal.rows() });
+        yield* modeLock.withPermits(1)(
+          Effect.sync(() => {
+            if (journal.rows() === 0) {
+              mode = "direct";
+              replayWake.closeUnsafe();
+              drained();
+            }
+          }),
+        );
+      }
+    });
+
+    const writerFiber = yield* Effect.forkScoped(writer);
+    yield* Effect.forkScoped(replayer);
+
+    // Runs before the fibers above are interrupted (finalizers run in reverse):
+    // the buffer is written out, to the database or the journal.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        closing = true;
+        wake.openUnsafe();
+        yield* Fiber.join(writerFiber).pipe(Effect.ignore);
+        closed = true;
+        const waiters = writableWaiters;
+        writableWaiters = [];
+        for (const resolve of waiters) resolve();
+        if (counters.dropped > 0) yield* Effect.logError("chat rows offered after the sink closed", { dropped: counters.dropped });
+      }),
+    );
+
+    const flush = Effect.gen(function* () {
+      const target = counters.offered;
+      if (durable >= target) return;
+      const done = yield* Deferred.make<void>();
+      flushWaiters.push({ target, done });
+      urgent++;
+      wake.openUnsafe();
+      yield* Deferred.await(done).pipe(Effect.ensuring(Effect.sync(() => urgent--)));
+    });
+
+    const drain = Effect.gen(function* () {
+      yield* flush;
+      for (;;) {
+        const done = yield* modeLock.withPermits(1)(
+          Effect.gen(function* () {
+            if (mode === "direct") return undefined;
+            const d = yield* Deferred.make<void>();
+            drainWaiters.push(d);
+            return d;
+          }),
+        );
+        if (done === undefined) return;
+        yield* Deferred.await(done);
+      }
+    });
+
+    const offerAll = (rows: ReadonlyArray<ChatRow>) =>
+      Effect.gen(function* () {
+        let pressured = false;
+        for (const row of rows) if (!offer(row)) pressured = true;
+        if (pressured && !closed) yield* Effect.promise(() => whenWritable());
+      });
+
+    return {
+      offer,
+      offerAll,
+      saturated,
+      whenWritable,
+      flush,
+      drain,
+      stats: () => ({ buffered: buffer.length, journalRows: journal.rows(), mode, ...counters }),
+    } satisfies ChatSinkService;
+  });

@@ -1,0 +1,309 @@
+/**
+ * The `chat_messages` table: batched idempotent inserts with deletions applied
+ * in the same transaction, and the reads the search, export and justlog API
+ * share. Rows come back snake_case, as the database layer returns them.
+ */
+import * as PgTypes from "@effect/sql-pg/PgTypes";
+import { Effect, Result } from "effect";
+import { SqlClient } from "effect/sql/SqlClient";
+import type { SqlError } from "effect/sql/SqlError";
+import type { ChatBadge, ChatEmote, ChatKind, ChatMessage } from "../chat-message.ts";
+
+/** A chat message with the VOD it belongs to, decided when it was received. */
+export interface ChatRow extends ChatMessage {
+  /** `vods.id` (placeholder or archive) or null when no stream was live (24/7 logging). */
+  readonly vodId: number | null;
+  readonly streamId: string | null;
+  /** Seconds from the VOD's start to `sentAt`; null without a VOD. */
+  readonly relTimestamp: number | null;
+}
+
+/** A `chat_messages` row as read back. */
+export interface StoredChatRow {
+  readonly channel: string;
+  readonly vod_id: number | null;
+  readonly stream_id: string | null;
+  readonly msg_id: string;
+  readonly kind: ChatKind;
+  readonly user_id: string | null;
+  readonly username: string | null;
+  readonly display_name: string | null;
+  readonly color: string | null;
+  readonly badges: ReadonlyArray<ChatBadge> | null;
+  readonly emotes: ReadonlyArray<ChatEmote> | null;
+  readonly bits: number | null;
+  readonly reply_parent_msg_id: string | null;
+  readonly reply_parent_user_login: string | null;
+  readonly reply_parent_msg_body: string | null;
+  readonly message: string | null;
+  readonly is_action: boolean;
+  readonly first_msg: boolean;
+  readonly msg_params: Readonly<Record<string, string>> | null;
+  readonly system_message: string | null;
+  readonly raw: string | null;
+  readonly abs_timestamp: Date;
+  readonly rel_timestamp: number | null;
+  readonly deleted_at: Date | null;
+}
+
+/** The columns every read selects (the search vector and created_at are left out). */
+export const storedChatColumns =
+  "channel, vod_id, stream_id, msg_id, kind, user_id, username, display_name, color, badges, emotes, bits, " +
+  "reply_parent_msg_id, reply_parent_user_login, reply_parent_msg_body, message, is_action, first_msg, msg_params, " +
+  "system_message, raw, abs_timestamp, rel_timestamp, deleted_at";
+
+/**
+ * How far back a CLEARCHAT reaches: a timeout, ban or clear hides what viewers
+ * still had on screen; a day covers any chat client's scroll-back.
+ */
+export const clearChatLookbackMs = 24 * 60 * 60 * 1000;
+
+// Typed arrays: the driver cannot infer the element type of a column that is
+// all NULL in a batch, so every nullable column names its type.
+const typed = (values: ReadonlyArray<unknown>, oid: number): PgTypes.Parameter => {
+  const result = PgTypes.array(values, oid);
+  if (Result.isFailure(result)) throw result.failure;
+  return result.success;
+};
+
+const jsonOrNull = (value: ReadonlyArray<unknown>): string | null => (value.length === 0 ? null : JSON.stringify(value));
+
+/** Options of `insertChatRows`. */
+export interface InsertChatOptions {
+  /** Store the raw IRC line too (about doubles the row size). */
+  readonly keepRaw: boolean;
+}
+
+/**
+ * Inserts a batch in one transaction: new rows (a message already stored,
+ * same `msg_id` and `abs_timestamp`, is skipped), then the deletions the
+ * batch's CLEARMSG and CLEARCHAT events cause, which reach rows of this batch
+ * and earlier ones. Returns how many rows were new. Rows must be in receive
+ * order so that a deletion follows the message it deletes.
+ */
+export const insertChatRows = Effect.fn("insertChatRows")(function* (
+  rows: ReadonlyArray<ChatRow>,
+  options: InsertChatOptions,
+): Effect.fn.Return<number, SqlError, SqlClient> {
+  if (rows.length === 0) return 0;
+  const sql = yield* SqlClient;
+  const n = rows.length;
+  const channel = new Array<string>(n);
+  const vodId = new Array<number | null>(n);
+  const streamId = new Array<string | null>(n);
+  const msgId = new Array<string>(n);
+  const kind = new Array<string>(n);
+  const userId = new Array<string | null>(n);
+  const username = new Array<string | null>(n);
+  const displayName = new Array<string | null>(n);
+  const color = new Array<string | null>(n);
+  const badges = new Array<string | null>(n);
+  const emotes = new Array<string | null>(n);
+  const bits = new Array<number | null>(n);
+  const replyId = new Array<string | null>(n);
+  const replyLogin = new Array<string | null>(n);
+  const replyBody = new Array<string | null>(n);
+  const message = new Array<string>(n);
+  const isAction = new Array<boolean>(n);
+  const firstMsg = new Array<boolean>(n);
+  const params = new Array<string | null>(n);
+  const systemMessage = new Array<string | null>(n);
+  const raw = new Array<string | null>(n);
+  const abs = new Array<number>(n);
+  const rel = new Array<number | null>(n);
+  const clears: Array<ChatRow> = [];
+  for (let i = 0; i < n; i++) {
+    const r = rows[i] as ChatRow;
+    channel[i] = r.channel;
+    vodId[i] = r.vodId;
+    streamId[i] = r.streamId;
+    msgId[i] = r.msgId;
+    kind[i] = r.kind;
+    userId[i] = r.userId;
+    username[i] = r.username;
+    displayName[i] = r.displayName;
+    color[i] = r.color;
+    badges[i] = jsonOrNull(r.badges);
+    emotes[i] = jsonOrNull(r.emotes);
+    bits[i] = r.bits;
+    replyId[i] = r.replyParentMsgId;
+    replyLogin[i] = r.replyParentUserLogin;
+    replyBody[i] = r.replyParentMsgBody;
+    message[i] = r.text;
+    isAction[i] = r.isAction;
+    firstMsg[i] = r.firstMessage;
+    params[i] = r.params === null ? null : JSON.stringify(r.params);
+    systemMessage[i] = r.systemMessage;
+    raw[i] = options.keepRaw ? r.raw : null;
+    abs[i] = r.sentAt;
+    rel[i] = r.relTimestamp;
+    if (r.kind === "CLEARMSG" || r.kind === "CLEARCHAT") clears.push(r);
+  }
+  const { OID } = PgTypes;
+  const insert = sql<{ readonly inserted: number }>`
+    WITH ins AS (
+      INSERT INTO chat_messages (channel, vod_id, stream_id, msg_id, kind, user_id, username, display_name, color,
+        badges, emotes, bits, reply_parent_msg_id, reply_parent_user_login, reply_parent_msg_body, message, is_action,
+        first_msg, msg_params, system_message, raw, abs_timestamp, rel_timestamp)
+      SELECT c, v, s, m, k, u, un, dn, co, b::jsonb, e::jsonb, bi, rpi, rpl, rpb, msg, ia, fm, p::jsonb, sm, rw,
+        to_timestamp(ts / 1000.0), rl
+      FROM unnest(${typed(channel, OID.text)}::text[], ${typed(vodId, OID.int8)}::int8[],
+        ${typed(streamId, OID.text)}::text[], ${typed(msgId, OID.text)}::text[], ${typed(kind, OID.text)}::text[],
+        ${typed(userId, OID.text)}::text[], ${typed(username, OID.text)}::text[], ${typed(displayName, OID.text)}::text[],
+        ${typed(color, OID.text)}::text[], ${typed(badges, OID.text)}::text[], ${typed(emotes, OID.text)}::text[],
+        ${typed(bits, OID.int4)}::int4[], ${typed(replyId, OID.text)}::text[], ${typed(replyLogin, OID.text)}::text[],
+        ${typed(replyBody, OID.text)}::text[], ${typed(message, OID.text)}::text[], ${typed(isAction, OID.bool)}::bool[],
+        ${typed(firstMsg, OID.bool)}::bool[], ${typed(params, OID.text)}::text[], ${typed(systemMessage, OID.text)}::text[],
+        ${typed(raw, OID.text)}::text[], ${typed(abs, OID.float8)}::float8[], ${typed(rel, OID.float8)}::float8[])
+        AS t(c, v, s, m, k, u, un, dn, co, b, e, bi, rpi, rpl, rpb, msg, ia, fm, p, sm, rw, ts, rl)
+      ON CONFLICT (msg_id, abs_timestamp) DO NOTHING
+      RETURNING 1
+    )
+    SELECT count(*)::int AS inserted FROM ins`;
+  if (clears.length === 0) {
+    const [row] = yield* insert;
+    return row?.inserted ?? 0;
+  }
+  return yield* sql.withTransaction(
+    Effect.gen(function* () {
+      const [row] = yield* insert;
+      yield* applyDeletions(clears);
+      return row?.inserted ?? 0;
+    }),
+  );
+});
+
+/**
+ * Marks the messages that CLEARMSG / CLEARCHAT events removed from Twitch's
+ * chat: `deleted_at` is set to the event's time, the rows stay. A CLEARMSG
+ * names one message; a CLEARCHAT with a user hides that user's messages, one
+ * without hides everything, both reaching back `clearChatLookbackMs`.
+ * Idempotent: rows already marked keep their first deletion time.
+ */
+export const applyDeletions = Effect.fn("applyDeletions")(function* (
+  events: ReadonlyArray<ChatMessage>,
+): Effect.fn.Return<void, SqlError, SqlClient> {
+  const sql = yield* SqlClient;
+  for (const e of events) {
+    const at = new Date(e.sentAt);
+    if (e.kind === "CLEARMSG") {
+      const target = e.params?.["target-msg-id"];
+      if (target === undefined) continue;
+      yield* sql`
+        UPDATE chat_messages SET deleted_at = ${at}
+        WHERE msg_id = ${target} AND channel = ${e.channel} AND deleted_at IS NULL
+          AND kind IN ('PRIVMSG', 'USERNOTICE')`;
+    } else if (e.kind === "CLEARCHAT") {
+      const since = new Date(e.sentAt - clearChatLookbackMs);
+      if (e.username !== null) {
+        yield* sql`
+          UPDATE chat_messages SET deleted_at = ${at}
+          WHERE channel = ${e.channel} AND username = ${e.username}
+            AND abs_timestamp >= ${since} AND abs_timestamp <= ${at}
+            AND deleted_at IS NULL AND kind IN ('PRIVMSG', 'USERNOTICE')`;
+      } else {
+        yield* sql`
+          UPDATE chat_messages SET deleted_at = ${at}
+          WHERE channel = ${e.channel}
+            AND abs_timestamp >= ${since} AND abs_timestamp <= ${at}
+            AND deleted_at IS NULL AND kind IN ('PRIVMSG', 'USERNOTICE')`;
+      }
+    }
+  }
+});
+
+/** Messages of one VOD between two offsets (seconds), in order; CLEARCHAT/CLEARMSG rows included. */
+export const chatRowsOfVod = Effect.fn("chatRowsOfVod")(function* (
+  vodId: number,
+  window?: { readonly fromSeconds?: number; readonly toSeconds?: number; readonly limit?: number; readonly kinds?: ReadonlyArray<ChatKind> },
+): Effect.fn.Return<ReadonlyArray<StoredChatRow>, SqlError, SqlClient> {
+  const sql = yield* SqlClient;
+  const from = window?.fromSeconds ?? Number.NEGATIVE_INFINITY;
+  const to = window?.toSeconds ?? Number.POSITIVE_INFINITY;
+  const kinds = window?.kinds ?? ["PRIVMSG", "USERNOTICE", "CLEARCHAT", "CLEARMSG"];
+  return yield* sql<StoredChatRow>`
+    SELECT ${sql.literal(storedChatColumns)} FROM chat_messages
+    WHERE vod_id = ${vodId}
+      AND rel_timestamp >= ${Number.isFinite(from) ? from : -1e12}
+      AND rel_timestamp < ${Number.isFinite(to) ? to : 1e12}
+      AND kind IN ${sql.in(kinds)}
+    ORDER BY rel_timestamp, abs_timestamp, msg_id
+    ${window?.limit === undefined ? sql.literal("") : sql`LIMIT ${window.limit}`}`;
+});
+
+/**
+ * A channel's messages in `[from, to)`, oldest first, optionally of one user
+ * (login) only. For the justlog-compatible day and month logs.
+ */
+export const chatRowsOfChannel = Effect.fn("chatRowsOfChannel")(function* (
+  channel: string,
+  from: Date,
+  to: Date,
+  options?: { readonly username?: string; readonly userId?: string; readonly limit?: number },
+): Effect.fn.Return<ReadonlyArray<StoredChatRow>, SqlError, SqlClient> {
+  const sql = yield* SqlClient;
+  const byUser =
+    options?.username !== undefined
+      ? sql`AND username = ${options.username}`
+      : options?.userId !== undefined
+        ? sql`AND user_id = ${options.userId}`
+        : sql.literal("");
+  return yield* sql<StoredChatRow>`
+    SELECT ${sql.literal(storedChatColumns)} FROM chat_messages
+    WHERE channel = ${channel} AND abs_timestamp >= ${from} AND abs_timestamp < ${to} ${byUser}
+    ORDER BY abs_timestamp, msg_id
+    LIMIT ${options?.limit ?? 1_000_000}`;
+});
+
+/** The newest message time of a channel (optionally of one user), or undefined when there is none. */
+export const latestChatTime = Effect.fn("latestChatTime")(function* (
+  channel: string,
+  options?: { readonly username?: string; readonly userId?: string },
+): Effect.fn.Return<Date | undefined, SqlError, SqlClient> {
+  const sql = yield* SqlClient;
+  const byUser =
+    options?.username !== undefined
+      ? sql`AND username = ${options.username}`
+      : options?.userId !== undefined
+        ? sql`AND user_id = ${options.userId}`
+        : sql.literal("");
+  const rows = yield* sql<{ readonly at: Date | null }>`
+    SELECT max(abs_timestamp) AS at FROM chat_messages WHERE channel = ${channel} ${byUser}`;
+  return rows[0]?.at ?? undefined;
+});
+
+/** Distinct UTC days (or months, with a user) that have messages, newest first. */
+export const chatLogDates = Effect.fn("chatLogDates")(function* (
+  channel: string,
+  options?: { readonly username?: string; readonly userId?: string },
+): Effect.fn.Return<ReadonlyArray<{ readonly year: number; readonly month: number; readonly day: number | null }>, SqlError, SqlClient> {
+  const sql = yield* SqlClient;
+  const perUser = options?.username !== undefined || options?.userId !== undefined;
+  const byUser =
+    options?.username !== undefined
+      ? sql`AND username = ${options.username}`
+      : options?.userId !== undefined
+        ? sql`AND user_id = ${options.userId}`
+        : sql.literal("");
+  const unit = perUser ? "month" : "day";
+  const rows = yield* sql<{ readonly d: Date }>`
+    SELECT DISTINCT date_trunc(${unit}, abs_timestamp AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS d
+    FROM chat_messages WHERE channel = ${channel} ${byUser}
+    ORDER BY d DESC`;
+  return rows.map((r) => ({
+    year: r.d.getUTCFullYear(),
+    month: r.d.getUTCMonth() + 1,
+    day: perUser ? null : r.d.getUTCDate(),
+  }));
+});
+
+/** Channel logins that have chat, with Twitch's room id when one was seen. */
+export const chatChannels = Effect.fn("chatChannels")(function* (): Effect.fn.Return<
+  ReadonlyArray<{ readonly name: string; readonly userID: string | null }>,
+  SqlError,
+  SqlClient
+> {
+  const sql = yield* SqlClient;
+  return yield* sql<{ readonly name: string; readonly userID: string | null }>`
+    SELECT c.name, c.twitch_user_id AS "userID" FROM channels c ORDER BY c.name`;
+});

@@ -1,0 +1,208 @@
+import { assert, describe, it } from "@effect/vitest";
+import { Effect, Layer } from "effect";
+import { SqlClient } from "effect/sql/SqlClient";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach } from "vitest";
+import { ChatSink, type ChatSinkOptions } from "../../../src/services/chat-sink.ts";
+import type { TestDatabase } from "../../support/database.ts";
+import { countRows, migratedDatabase, mustParse, privmsgLine, rowOf, sqlLayer, wireLines } from "./chat-fixtures.ts";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const setup = async (options?: { readonly proxy?: boolean }) => {
+  const database: TestDatabase = await migratedDatabase();
+  cleanups.push(() => database.drop());
+  const dir = await mkdtemp(join(tmpdir(), "chat-sink-"));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  let proxy: TcpProxy | undefined;
+  let url = database.url;
+  if (options?.proxy) {
+    const u = new URL(database.url);
+    proxy = await startTcpProxy(u.hostname, Number(u.port));
+    cleanups.push(() => proxy?.close() ?? Promise.resolve());
+    url = proxy.via(database.url);
+  }
+  return { database, dir, proxy, url, checkSql: sqlLayer(database.url, 1) };
+};
+
+const sinkLayer = (url: string, options: ChatSinkOptions) => ChatSink.layer(options).pipe(Layer.provideMerge(sqlLayer(url)));
+
+const now = Date.now();
+const generated = (n: number, channel = "alpha", start = now) =>
+  Array.from({ length: n }, (_, i) => rowOf(mustParse(privmsgLine(channel, `User${i % 37}`, `message number ${i}`, start + i))));
+
+describe("ChatSink", () => {
+  it.live("stores every offered row once, and offering them again stores nothing", () =>
+    Effect.gen(function* () {
+      const { url, dir } = yield* Effect.promise(() => setup());
+      const rows = generated(2_500);
+      yield* Effect.gen(function* () {
+        const sink = yield* ChatSink;
+        for (const row of rows) sink.offer(row);
+        yield* sink.flush;
+        for (const row of rows.slice(0, 1_000)) sink.offer(row);
+        yield* sink.flush;
+        const stats = sink.stats();
+        assert.strictEqual(stats.stored, 2_500);
+        assert.strictEqual(stats.duplicates, 1_000);
+        assert.strictEqual(stats.mode, "direct");
+        const counts = yield* countRows;
+        assert.deepStrictEqual(counts, { total: 2_500, ids: 2_500 });
+      }).pipe(Effect.provide(sinkLayer(url, { journalDirectory: dir })));
+    }));
+
+  it.live("stores the wire capture's chat events with their own ids, creating the months they need", () =>
+    Effect.gen(function* () {
+      const { url, dir } = yield* Effect.promise(() => setup());
+      const messages = wireLines.map((l) => mustParseOrUndefined(l)).filter((m) => m !== undefined);
+      yield* Effect.gen(function* () {
+        const sink = yield* ChatSink;
+        for (const m of messages) sink.offer(rowOf(m));
+        yield* sink.flush;
+        const sql = yield* SqlClient;
+        const stored = yield* sql<{ msg_id: string; kind: string; username: string | null; message: string }>`
+          SELECT msg_id, kind, username, message FROM chat_messages`;
+        // Twitch ids are unique per (id, sent time); the capture reuses a few across fixtures.
+        const distinct = new Map(messages.map((m) => [`${m.msgId}|${m.sentAt}`, m]));
+        assert.strictEqual(stored.length, distinct.size);
+        const byId = new Map(stored.map((r) => [r.msg_id, r]));
+        for (const m of distinct.values()) {
+          const row = byId.get(m.msgId);
+          assert.isDefined(row, m.raw);
+          assert.strictEqual(row?.kind, m.kind);
+        }
+      }).pipe(Effect.provide(sinkLayer(url, { journalDirectory: dir })));
+    }));
+
+  it.live("marks messages deleted by CLEARMSG and CLEARCHAT, in the same batch and across batches", () =>
+    Effect.gen(function* () {
+      const { url, dir } = yield* Effect.promise(() => setup());
+      const t = now - 60_000;
+      const a1 = mustParse(privmsgLine("beta", "Alice", "first", t));
+      const a2 = mustParse(privmsgLine("beta", "Alice", "second", t + 1));
+      const b1 = mustParse(privmsgLine("beta", "Bob", "hello", t + 2));
+      const c1 = mustParse(privmsgLine("gamma", "Alice", "other channel", t + 3));
+      const clearMsg = mustParse(`@login=bob;room-id=;target-msg-id=${b1.msgId};tmi-sent-ts=${t + 10} :tmi.twitch.tv CLEARMSG #beta :hello`);
+      const timeout = mustParse(`@ban-duration=60;room-id=1;target-user-id=${a1.userId};tmi-sent-ts=${t + 20} :tmi.twitch.tv CLEARCHAT #beta :alice`);
+      const later = mustParse(privmsgLine("beta", "Alice", "after the timeout", t + 30));
+      const clearAll = mustParse(`@room-id=1;tmi-sent-ts=${t + 40} :tmi.twitch.tv CLEARCHAT #gamma`);
+      yield* Effect.gen(function* () {
+        const sink = yield* ChatSink;
+        for (const m of [a1, a2, b1, c1, clearMsg]) sink.offer(rowOf(m));
+        yield* sink.flush;
+        for (const m of [timeout, later, clearAll]) sink.offer(rowOf(m));
+        yield* sink.flush;
+        const sql = yield* SqlClient;
+        const rows = yield* sql<{ message: string; deleted_at: Date | null; kind: string }>`
+          SELECT message, deleted_at, kind FROM chat_messages ORDER BY abs_timestamp`;
+        const deleted = Object.fromEntries(rows.map((r) => [`${r.kind}:${r.message}`, r.deleted_at?.getTime() ?? null]));
+        assert.deepStrictEqual(deleted, {
+          "PRIVMSG:first": t + 20,
+          "PRIVMSG:second": t + 20,
+          "PRIVMSG:hello": t + 10,
+          "PRIVMSG:other channel": t + 40,
+          "CLEARMSG:hello": null,
+          "CLEARCHAT:": null,
+          "PRIVMSG:after the timeout": null,
+        });
+        assert.strictEqual(rows.length, 8, "deletions mark rows, never remove them");
+      }).pipe(Effect.provide(sinkLayer(url, { journalDirectory: dir })));
+    }));
+
+  it.live("journals while the database is away and replays in order when it returns", () =>
+    Effect.gen(function* () {
+      const { url, dir, proxy, checkSql } = yield* Effect.promise(() => setup({ proxy: true }));
+      const before = generated(500, "delta", now);
+      const during = generated(3_000, "delta", now + 10_000);
+      const target = during[10] as (typeof during)[number];
+      const clearMsg = rowOf(
+        mustParse(`@login=x;room-id=;target-msg-id=${target.msgId};tmi-sent-ts=${now + 20_000} :tmi.twitch.tv CLEARMSG #delta :x`),
+      );
+      yield* Effect.gen(function* () {
+        const sink = yield* ChatSink;
+        for (const row of before) sink.offer(row);
+        yield* sink.flush;
+        proxy?.cut();
+        for (const row of during) sink.offer(row);
+        sink.offer(clearMsg);
+        yield* sink.flush;
+        assert.strictEqual(sink.stats().mode, "journal");
+        assert.isAbove(sink.stats().journalRows, 0);
+        assert.isNotEmpty((yield* Effect.promise(() => readdir(dir))).filter((f) => f.endsWith(".ndjson")));
+        proxy?.restore();
+        yield* sink.drain;
+        const stats = sink.stats();
+        assert.strictEqual(stats.journalRows, 0);
+        assert.strictEqual(stats.mode, "direct");
+        assert.strictEqual(stats.rejected, 0);
+      }).pipe(Effect.provide(sinkLayer(url, { journalDirectory: dir, retryMinMs: 50, retryMaxMs: 200, insertTimeoutMs: 2_000 })));
+      yield* Effect.gen(function* () {
+        assert.deepStrictEqual(yield* countRows, { total: 3_501, ids: 3_501 });
+        const sql = yield* SqlClient;
+        const [row] = yield* sql<{ deleted: boolean }>`SELECT deleted_at IS NOT NULL AS deleted FROM chat_messages WHERE msg_id = ${target.msgId}`;
+        assert.isTrue(row?.deleted, "a deletion journaled after its message is applied on replay");
+      }).pipe(Effect.provide(checkSql));
+      assert.deepStrictEqual((yield* Effect.promise(() => readdir(dir))).filter((f) => f.endsWith(".ndjson") && f !== "rejected.ndjson"), []);
+    }));
+
+  it.live("writes the buffer out when it closes, and a journal left by a previous run is replayed at start", () =>
+    Effect.gen(function* () {
+      const { url, dir, proxy, checkSql } = yield* Effect.promise(() => setup({ proxy: true }));
+      const first = generated(1_200, "epsilon", now);
+      // A long interval: nothing is written before the sink closes.
+      yield* Effect.gen(function* () {
+        const sink = yield* ChatSink;
+        for (const row of first) sink.offer(row);
+      }).pipe(Effect.provide(sinkLayer(url, { journalDirectory: dir, flushIntervalMs: 60_000, batchSize: 5_000 })));
+      assert.deepStrictEqual(yield* countRows.pipe(Effect.provide(checkSql)), { total: 1_200, ids: 1_200 });
+
+      // Closing while the database is away leaves the rows in the journal...
+      const second = generated(800, "epsilon", now + 5_000);
+      yield* Effect.gen(function* () {
+        const sink = yield* ChatSink;
+        proxy?.cut();
+        for (const row of second) sink.offer(row);
+      }).pipe(Effect.provide(sinkLayer(url, { journalDirectory: dir, flushIntervalMs: 60_000, batchSize: 5_000, insertTimeoutMs: 1_000 })), Effect.orDie);
+      proxy?.restore();
+      assert.deepStrictEqual(yield* countRows.pipe(Effect.provide(checkSql)), { total: 1_200, ids: 1_200 });
+
+      // ...and the next sink replays them.
+      yield* Effect.gen(function* () {
+        const sink = yield* ChatSink;
+        assert.strictEqual(sink.stats().journalRows, 800);
+        yield* sink.drain;
+      }).pipe(Effect.provide(sinkLayer(url, { journalDirectory: dir, retryMinMs: 20 })));
+      assert.deepStrictEqual(yield* countRows.pipe(Effect.provide(checkSql)), { total: 2_000, ids: 2_000 });
+    }));
+
+  it.live("reports pressure above its high-water mark and frees producers once written", () =>
+    Effect.gen(function* () {
+      const { url, dir } = yield* Effect.promise(() => setup());
+      const rows = generated(3_000, "zeta");
+      yield* Effect.gen(function* () {
+        const sink = yield* ChatSink;
+        const accepted = rows.map((row) => sink.offer(row));
+        assert.isTrue(accepted[0]);
+        assert.isFalse(accepted[2_999], "over the high-water mark");
+        assert.isTrue(sink.saturated());
+        yield* Effect.promise(() => sink.whenWritable());
+        assert.isFalse(sink.saturated());
+        yield* sink.flush;
+        assert.strictEqual(sink.stats().stored, 3_000);
+      }).pipe(Effect.provide(sinkLayer(url, { journalDirectory: dir, highWaterRows: 1_000, batchSize: 500 })));
+    }));
+});
+
+const mustParseOrUndefined = (line: string) => {
+  try {
+    return mustParse(line, now);
+  } catch {
+    return undefined;
+  }
+};
