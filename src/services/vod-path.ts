@@ -52,9 +52,9 @@ export const truncateUtf8 = (text: string, maxBytes: number): string => {
 export const sanitizeSegment = (text: string, maxBytes: number, fallback: string = FALLBACK_TITLE): string => {
   const cleaned = text
     .normalize("NFC")
+    .replace(WHITESPACE, " ")
     .replace(INVISIBLE, "")
     .replace(RESERVED, "_")
-    .replace(WHITESPACE, " ")
     .replace(DOT_RUNS, ".")
     .replace(/_{2,}/g, "_")
     .trim();

@@ -97,7 +97,7 @@ const cases: ReadonlyArray<Case> = [
   { variable: "CHANNELS_FILE", value: "/etc/vod-tender/channels.yaml", read: (c) => c.channelsFile, expected: "/etc/vod-tender/channels.yaml" },
   { variable: "HTTP_ADDR", value: "[::1]:9090", read: (c) => c.http, expected: { host: "::1", port: 9090 } },
   { variable: "LOG_LEVEL", value: "DEBUG", read: (c) => c.log.level, expected: "debug" },
-  { variable: "LOG_FORMAT", value: "json", read: (c) => c.log.format, expected: "json" },
+  { variable: "LOG_FORMAT", value: "text", read: (c) => c.log.format, expected: "text" },
   { variable: "ADMIN_TOKEN", value: "admin-secret", read: (c) => secret(c.security.adminToken), expected: "admin-secret" },
   { variable: "CONTROL_TOKEN", value: "control-secret", read: (c) => secret(c.security.controlToken), expected: "control-secret" },
   {
