@@ -147,7 +147,7 @@ export interface SupervisorConfig {
 }
 
 export interface SecurityConfig {
-  /** Required as `X-Admin-Token` (or Bearer) on the admin API when set. */
+  /** The admin API refuses every request while this is unset; clients send it as Bearer or `X-Admin-Token`. */
   readonly adminToken: Redacted.Redacted<string> | undefined;
   /** Bearer token of the /control WebSocket; when unset one is generated into `$DATA_DIR/control-token`. */
   readonly controlToken: Redacted.Redacted<string> | undefined;
@@ -510,7 +510,7 @@ export const envDefaults = {
   FFMPEG_PATH: "ffmpeg",
   FFPROBE_PATH: "ffprobe",
   LOG_LEVEL: "info",
-  LOG_FORMAT: "text",
+  LOG_FORMAT: "json",
   SUPERVISOR_MAX_RESTARTS: 5,
   SUPERVISOR_RESTART_WINDOW: "60s",
   SUPERVISOR_RESTART_BACKOFF: "500ms",

@@ -140,7 +140,7 @@ const loopback = (host: string): boolean => host === "localhost" || host === "::
 
 /**
  * Things that are valid but probably not what the operator wants: no channels,
- * no Helix credentials, an admin API open to the network, uploads without the
+ * no Helix credentials, an admin API that refuses everything, uploads without the
  * ownership declaration the Go original requires. Never secret values.
  */
 export const configWarnings = (config: AppConfig): ReadonlyArray<string> => {
@@ -158,8 +158,8 @@ export const configWarnings = (config: AppConfig): ReadonlyArray<string> => {
   if (uploading && config.youtube.clientId === undefined) {
     warnings.push("uploads are enabled but YOUTUBE_CLIENT_ID/YOUTUBE_CLIENT_SECRET are unset");
   }
-  if (!loopback(config.http.host) && config.security.adminToken === undefined) {
-    warnings.push(`HTTP_ADDR listens beyond this machine (${config.http.host}) and ADMIN_TOKEN is unset: the admin API is open to the network`);
+  if (config.security.adminToken === undefined) {
+    warnings.push("ADMIN_TOKEN unset: the admin API (/admin/*, VOD reprocess/cancel) refuses every request");
   }
   if (config.security.encryptionKey === undefined) {
     warnings.push("ENCRYPTION_KEY unset: OAuth tokens are stored in plain text (fine for local use, not for production)");

@@ -161,7 +161,7 @@ describe("decodeEnv: defaults", () => {
     expect(config.youtube.apiUrl).toBe("https://www.googleapis.com/youtube/v3");
     expect(config.youtube.uploadUrl).toBe("https://www.googleapis.com/upload/youtube/v3");
     expect(config.youtube.oauthUrl).toBe("https://oauth2.googleapis.com");
-    expect(config.log).toEqual({ level: "info", format: "text" });
+    expect(config.log).toEqual({ level: "info", format: "json" });
   });
 
   it("treats empty and blank values as unset, as Go does", () => {

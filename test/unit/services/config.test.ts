@@ -170,7 +170,7 @@ describe("configWarnings", () => {
       "TWITCH_CLIENT_ID/TWITCH_CLIENT_SECRET unset: catalog scans, live detection and VOD reconciliation need Helix app credentials",
       "uploads are enabled but YOUTUBE_UPLOAD_OWNERSHIP is unset: declare self or authorized (uploading others' content may breach YouTube's terms)",
       "uploads are enabled but YOUTUBE_CLIENT_ID/YOUTUBE_CLIENT_SECRET are unset",
-      "HTTP_ADDR listens beyond this machine (0.0.0.0) and ADMIN_TOKEN is unset: the admin API is open to the network",
+      "ADMIN_TOKEN unset: the admin API (/admin/*, VOD reprocess/cancel) refuses every request",
       "ENCRYPTION_KEY unset: OAuth tokens are stored in plain text (fine for local use, not for production)",
     ]);
   });
@@ -180,6 +180,7 @@ describe("configWarnings", () => {
       TWITCH_CHANNELS: "alpha_one",
       TWITCH_CLIENT_ID: "cid",
       TWITCH_CLIENT_SECRET: "s",
+      ADMIN_TOKEN: "admin-secret",
       ENCRYPTION_KEY: secrets.ENCRYPTION_KEY,
     });
     expect(configWarnings(config)).toEqual([]);
