@@ -153,23 +153,27 @@ export const runMigrations = Effect.fn("runMigrations")(
       Effect.mapError(
         (cause) =>
           new DatabaseMigrationError({
-            message: `${cause.message}${cause._tag === "MigrationError" && cause.cause ? `: ${describe(cause.cause)}` : ""}`,
+            message: cause._tag === "MigrationError" && cause.cause ? `${cause.message}: ${describe(cause.cause)}` : describe(cause),
             cause,
           }),
       ),
     );
     yield* ensureChatPartitions(options?.chatMonthsAhead ?? defaultChatMonthsAhead).pipe(
       Effect.mapError(
-        (cause) => new DatabaseMigrationError({ message: `cannot create chat partitions: ${cause.message}`, cause }),
+        (cause) => new DatabaseMigrationError({ message: `cannot create chat partitions: ${describe(cause)}`, cause }),
       ),
     );
     return applied.map(([id, name]) => ({ id, name }));
   },
 );
 
+// The database's own words sit at the bottom of the cause chain.
 const describe = (cause: unknown): string => {
-  if (typeof cause === "object" && cause !== null && "cause" in cause && cause.cause instanceof Error) {
-    return cause.cause.message;
+  let message = cause instanceof Error ? cause.message : String(cause);
+  let current: unknown = cause;
+  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null && "cause" in current; depth++) {
+    current = current.cause;
+    if (current instanceof Error && current.message) message = current.message;
   }
-  return cause instanceof Error ? cause.message : String(cause);
+  return message;
 };

@@ -3,9 +3,11 @@
  * cluster. `createTestDatabase` for plain async code; `testDatabaseLayer` for
  * Effect tests: a migrated `SqlClient`/`PgClient`, dropped with the layer.
  *
- * Use `it.live`/`layer(..., { excludeTestServices: true })` style tests or
- * keep in mind that chat partitions are made for the real current month
- * whatever `TestClock` says.
+ * Run database tests on the live clock (`it.live`, or
+ * `layer(testDatabaseLayer(), { excludeTestServices: true })`): moving
+ * `TestClock` also moves the client's pool and timeout timers and can hang
+ * queries. To pin "now" for code under test, provide a `Clock.Clock` to that
+ * effect alone.
  */
 import * as PgClient from "@effect/sql-pg/PgClient";
 import { Clock, Context, Effect, Layer, Redacted } from "effect";
