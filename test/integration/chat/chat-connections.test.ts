@@ -41,8 +41,10 @@ const recorder = () => {
   return { messages, joined, left, notices, listener };
 };
 
-const withPool = <A, E>(sim: Simulator, body: Effect.Effect<A, E, ChatConnections>, options?: Partial<ChatConnectionsOptions>) =>
+// Channels joined by `body` are left (its scope closes) before the pool closes.
+const withPool = <A, E>(sim: Simulator, body: Effect.Effect<A, E, ChatConnections | Scope.Scope>, options?: Partial<ChatConnectionsOptions>) =>
   body.pipe(
+    Effect.scoped,
     Effect.provide(
       ChatConnections.layer({ url: sim.urls.ircWs, reconnect: { initialMs: 50, maxMs: 500 }, joinTimeoutMs: 2_000, ...options }),
     ),
