@@ -12,6 +12,7 @@ export const makeMetrics = () => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "vodtender_process_" });
   const on = { registers: [registry] };
+  dropTotalGauges(registry);
 
   return {
     registry,
@@ -46,6 +47,13 @@ export const makeMetrics = () => {
     controlConnections: new Gauge({ name: "vodtender_control_connections", help: "Open /control WebSocket connections.", ...on }),
     configReloads: new Counter({ name: "vodtender_config_reloads_total", help: "Channels file reloads by result.", labelNames: ["result"], ...on }),
   };
+};
+
+// prom-client adds `*_total` sums of its per-type active handle, request and
+// resource gauges; Prometheus reserves `_total` for counters (`promtool check
+// metrics` rejects them), and the per-type gauges already carry the same numbers.
+const dropTotalGauges = (registry: Registry) => {
+  for (const kind of ["handles", "requests", "resources"]) registry.removeSingleMetric(`vodtender_process_nodejs_active_${kind}_total`);
 };
 
 /** The metrics of this process. */
