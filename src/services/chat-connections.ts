@@ -166,6 +166,9 @@ const bare = (channel: string) => channel.replace(/^#/, "").toLowerCase();
 const makeChatPool = (options: ChatConnectionsOptions) => {
   const perConnection = Math.max(1, options.channelsPerConnection ?? 50);
   const rate = options.joinRateLimit ?? { joins: 20, windowMs: 10_000 };
+  // Twitch counts JOINs when they arrive; a burst delayed on the way must not
+  // land in the next window, so the window is kept a quarter longer than the limit's.
+  const windowMs = rate.windowMs + Math.max(250, rate.windowMs / 4);
   const joinTimeoutMs = options.joinTimeoutMs ?? 10_000;
   const idleCloseMs = options.idleCloseMs ?? 30_000;
   const { server, port, secure } = parseUrl(options.url);
@@ -196,9 +199,9 @@ const makeChatPool = (options: ChatConnectionsOptions) => {
         continue;
       }
       const now = Date.now();
-      while (sentAt.length > 0 && (sentAt[0] as number) <= now - rate.windowMs) sentAt.shift();
+      while (sentAt.length > 0 && (sentAt[0] as number) <= now - windowMs) sentAt.shift();
       if (sentAt.length >= rate.joins) {
-        pumpTimer = setTimeout(pump, (sentAt[0] as number) + rate.windowMs - now + 1);
+        pumpTimer = setTimeout(pump, (sentAt[0] as number) + windowMs - now + 1);
         return;
       }
       queue.shift();
