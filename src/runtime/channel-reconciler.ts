@@ -12,6 +12,7 @@
 import { Effect } from "effect";
 import type { Semaphore } from "effect";
 import type { ChannelSettings, ChannelSource, ChannelSpec } from "../services/channel-settings.ts";
+import { formatChannelsFileIssue } from "../services/config-error.ts";
 import type { ChannelsFileError } from "../services/config-error.ts";
 import type { ControlBackend, ControlError } from "./control-backend.ts";
 import { channelEvent, eventTime } from "./control-events.ts";
@@ -207,7 +208,7 @@ export const makeChannelReconciler = (options: ChannelReconcilerOptions): Channe
         updated: [],
         failed: [],
         errors: error.issues.map((issue) => ({
-          message: error.issues.length === 1 ? error.message : `${error.file}${issue.line === undefined ? "" : `:${issue.line}`}: ${issue.message}`,
+          message: formatChannelsFileIssue(error.file, issue),
           ...(issue.line === undefined ? {} : { line: issue.line }),
           ...(issue.column === undefined ? {} : { column: issue.column }),
         })),

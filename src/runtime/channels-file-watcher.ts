@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { watch } from "node:fs";
+import type { FSWatcher } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Effect } from "effect";
@@ -72,15 +73,27 @@ export const watchChannelsFile = (options: ChannelsFileWatcherOptions): Effect.E
     };
 
     // Any entry of the directory may be the file (or the symlink it resolves through).
-    const watcher = watch(dirname(options.path), { persistent: false }, schedule);
-    watcher.on("error", () => {
+    const directory = dirname(options.path);
+    const watcher = yield* Effect.try({
+      try: () => watch(directory, { persistent: false }, schedule),
+      catch: (error) => error as NodeJS.ErrnoException,
+    }).pipe(
+      Effect.map((w) => w as FSWatcher | undefined),
+      Effect.catch((error) =>
+        Effect.logWarning("cannot watch the channels file's directory; reload with SIGHUP or config.reload").pipe(
+          Effect.annotateLogs({ directory, error: error.message }),
+          Effect.as(undefined),
+        ),
+      ),
+    );
+    watcher?.on("error", () => {
       // The directory went away; SIGHUP and config.reload still work.
     });
 
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         if (timer !== undefined) clearTimeout(timer);
-        watcher.close();
+        watcher?.close();
       }),
     );
     if (options.sighup ?? true) {

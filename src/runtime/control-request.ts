@@ -62,6 +62,19 @@ const salvageId = (value: unknown): RequestId | null => {
   return null;
 };
 
+/**
+ * The id of a frame that will not be served (rate limited), so the client can
+ * still match the refusal; null when the frame is too big or not JSON.
+ */
+export const peekRequestId = (frame: string, byteLength: number, maxBytes: number): RequestId | null => {
+  if (byteLength > maxBytes) return null;
+  try {
+    return salvageId(JSON.parse(frame));
+  } catch {
+    return null;
+  }
+};
+
 /** Decodes one text frame. `maxBytes` is the protocol's frame limit (the socket's hard limit is higher). */
 export const decodeRequest = (frame: string, byteLength: number, maxBytes: number): DecodedRequest | RejectedRequest => {
   if (byteLength > maxBytes) {

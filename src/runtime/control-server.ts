@@ -23,7 +23,7 @@ import type { ControlLimits } from "./control-limits.ts";
 import { CONTROL_PROTOCOL_VERSION, CONTROL_SUBPROTOCOL, ControlCloseCode, commandNames, eventTopics } from "./control-protocol.ts";
 import type { ControlErrorCode, ControlEvent, HelloFrame, RequestId } from "./control-protocol.ts";
 import { makeRateLimiter } from "./control-rate-limit.ts";
-import { decodeRequest } from "./control-request.ts";
+import { decodeRequest, peekRequestId } from "./control-request.ts";
 import type { DecodedRequest } from "./control-request.ts";
 import { makeSubscriptionSet } from "./control-subscriptions.ts";
 import { tokenMatches } from "./control-token.ts";
@@ -179,6 +179,9 @@ export const makeControlServer = Effect.fnUntraced(function* (options: ControlSe
     ws.on("message", (data: RawData, isBinary: boolean) => {
       connection.alive = true;
       if (connection.dropped) return;
+      const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      if (isBinary) return send(connection, errorFrame(null, "bad_request", "send requests as text frames holding JSON"));
+      const text = buffer.toString("utf8");
       if (!limiter.take()) {
         limitedInARow += 1;
         if (limitedInARow >= limits.floodCloseAfter) {
@@ -189,13 +192,15 @@ export const makeControlServer = Effect.fnUntraced(function* (options: ControlSe
         }
         return send(
           connection,
-          errorFrame(null, "rate_limited", `over ${limits.requestsPerSecond} requests/s (burst ${limits.burst}); retry in ${limiter.retryAfterMs()} ms`),
+          errorFrame(
+            peekRequestId(text, buffer.byteLength, limits.maxFrameBytes),
+            "rate_limited",
+            `over ${limits.requestsPerSecond} requests/s (burst ${limits.burst}); retry in ${limiter.retryAfterMs()} ms`,
+          ),
         );
       }
       limitedInARow = 0;
-      const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-      if (isBinary) return send(connection, errorFrame(null, "bad_request", "send requests as text frames holding JSON"));
-      const decoded = decodeRequest(buffer.toString("utf8"), buffer.byteLength, limits.maxFrameBytes);
+      const decoded = decodeRequest(text, buffer.byteLength, limits.maxFrameBytes);
       if (!decoded.ok) return send(connection, errorFrame(decoded.id, decoded.code, decoded.message));
       serve(connection, decoded);
     });
