@@ -47,6 +47,8 @@ export interface ControlServer {
   readonly upgrade: UpgradeHandler;
   /** Open connections. */
   readonly connections: () => number;
+  /** Event subscriptions across all connections. */
+  readonly subscriptions: () => number;
 }
 
 const refuse = (socket: Duplex, status: number, reason: string, code: string, message: string, extra = "") => {
@@ -284,6 +286,11 @@ export const makeControlServer = Effect.fnUntraced(function* (options: ControlSe
     }),
   );
 
-  return { upgrade, connections: () => open.size } satisfies ControlServer;
+  const subscriptions = () => {
+    let total = 0;
+    for (const connection of open) total += connection.subscriptions.size();
+    return total;
+  };
+  return { upgrade, connections: () => open.size, subscriptions } satisfies ControlServer;
 }) as (options: ControlServerOptions) => Effect.Effect<ControlServer, never, Scope.Scope>;
 

@@ -329,6 +329,7 @@ const watch = async (client: ControlClient, parsed: Parsed, json: boolean, io: C
       void client.close().then(() => resolve(0));
     };
     client.onEvent((frame) => {
+      if (count !== undefined && seen >= count) return;
       io.stdout(`${json ? JSON.stringify(frame.event) : eventLine(frame.event)}\n`);
       seen += 1;
       if (count !== undefined && seen >= count) stop();
