@@ -373,7 +373,7 @@ export class IrcServer {
     this.#queue(conn, `:${userPrefix(n)} JOIN #${channel}`);
     if (conn.commands) {
       if (conn.userId !== null) this.#queue(conn, conn.tags ? this.#userState(conn, channel) : stripTags(this.#userState(conn, channel)));
-      const rs = `@emote-only=0;followers-only=-1;r9k=0;room-id=${c.user.id};slow=0;subs-only=0 :${HOST} ROOMSTATE #${channel}`;
+      const rs = `@emote-only=0;followers-only=-1;r9k=0;rituals=0;room-id=${c.user.id};slow=0;subs-only=0 :${HOST} ROOMSTATE #${channel}`;
       this.#queue(conn, conn.tags ? rs : stripTags(rs));
     }
     this.#queue(conn, `:${n}.${HOST} 353 ${n} = #${channel} :${n}`);

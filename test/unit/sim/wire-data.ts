@@ -25,9 +25,10 @@ export const wireLines = (): WireLine[] => {
   return out;
 };
 
-/** The first line whose label starts with `label`. */
+/** The line labelled exactly `label`, else the first whose label starts with it. */
 export const wireLine = (label: string): string => {
-  const found = wireLines().find((l) => l.label.startsWith(label));
+  const lines = wireLines();
+  const found = lines.find((l) => l.label === label) ?? lines.find((l) => l.label.startsWith(label));
   if (found === undefined) throw new Error(`no wire line labelled ${label}`);
   return found.line;
 };
