@@ -10,10 +10,11 @@
  * between two answers.
  *
  * Between answers the budget is estimated conservatively: the last reported
- * remaining points, minus requests still in flight (Helix may not have counted
- * them yet), plus the refill Helix's own numbers imply (linear up to full at
- * the reset time; the reported remaining is rounded down and the reset up, so
- * the estimate never runs ahead of the real bucket). Until the first answer
+ * remaining points plus the refill Helix's own numbers imply (linear up to full
+ * at the reset time; the reported remaining is rounded down and the reset up,
+ * so the estimate never runs ahead of the real bucket), minus requests that
+ * were still in flight at that answer (Helix may not have counted them yet) and
+ * points reserved since. Until the first answer
  * nothing is known, so one request goes alone to learn the budget. After a 429
  * nothing is sent before the reported reset.
  */
@@ -96,11 +97,14 @@ export class RateBudget {
   readonly #minBackoffMs: number;
   readonly #concurrencyWithoutHeaders: number;
   #limit: number | undefined;
-  // Snapshot of the last trusted answer: points left at `#at`, full again at `#resetAt`.
+  // Snapshot of the last trusted answer: `#points` left at `#at`, refilling at `#rate`
+  // points per ms until full at `#resetAt`; `#owed` requests were in flight then and
+  // may not have been counted yet; `#spent` points were reserved since.
   #points: number | undefined;
   #at = 0;
   #resetAt = 0;
-  // Points reserved since the snapshot.
+  #rate = 0;
+  #owed = 0;
   #spent = 0;
   #inFlight = 0;
   #seq = 0;
@@ -114,30 +118,39 @@ export class RateBudget {
     this.#concurrencyWithoutHeaders = options.concurrencyWithoutHeaders ?? 16;
   }
 
-  /** Points the bucket holds at `now` by the last snapshot, before local reservations. */
-  #estimate(now: number): number | undefined {
-    if (this.#points === undefined) return undefined;
-    const limit = this.#limit ?? this.#points;
-    if (now >= this.#resetAt) return limit;
-    if (this.#resetAt <= this.#at) return this.#points;
-    const rate = (limit - this.#points) / (this.#resetAt - this.#at);
-    return Math.min(limit, this.#points + (now - this.#at) * rate);
+  /** Points the bucket holds at `now` by the last snapshot, before any request counted against it. */
+  #bucket(now: number): number {
+    const points = this.#points ?? 0;
+    const limit = this.#limit ?? points;
+    if (now >= this.#resetAt) return Math.max(limit, points);
+    return Math.min(limit, points + Math.max(0, now - this.#at) * this.#rate);
   }
 
   /** Points that can be reserved at `now`; undefined before the budget is known. */
   available(now: number): number | undefined {
-    const estimate = this.#estimate(now);
-    return estimate === undefined ? undefined : Math.floor(estimate) - this.#spent;
+    if (this.#points === undefined) return undefined;
+    return Math.floor(this.#bucket(now)) - this.#owed - this.#spent;
   }
 
-  /** When the next point will be free, assuming no answer arrives meanwhile. */
+  /** When one more point will be free, assuming no answer arrives meanwhile. */
   #nextPointAt(now: number): number {
-    const limit = this.#limit ?? this.#points ?? 1;
+    const needed = this.#owed + this.#spent + 1;
     const points = this.#points ?? 0;
-    if (this.#resetAt <= this.#at || limit <= points) return this.#resetAt;
-    const rate = (limit - points) / (this.#resetAt - this.#at);
-    const at = this.#at + (this.#spent + 1 - points) / rate;
+    if (this.#rate <= 0 || needed > (this.#limit ?? points)) return this.#resetAt;
+    const at = this.#at + (needed - points) / this.#rate;
     return Math.min(Math.max(at, now + 1), this.#resetAt);
+  }
+
+  #snapshot(points: number, resetAt: number, now: number): void {
+    const limit = this.#limit ?? points;
+    this.#points = points;
+    this.#at = now;
+    this.#resetAt = resetAt;
+    // Helix's bucket refills continuously to full at the reset time; the remaining
+    // count is rounded down and the reset up, so this rate never runs ahead of it.
+    this.#rate = resetAt > now ? Math.max(0, limit - points) / (resetAt - now) : 0;
+    this.#owed = this.#inFlight;
+    this.#spent = 0;
   }
 
   /** Reserves a point at `now`, or says how long to wait. */
@@ -159,7 +172,6 @@ export class RateBudget {
       // the estimate has nothing left to learn from; start over with a probe.
       if (this.#inFlight > 0) return { _tag: "Wait", until: undefined };
       this.#points = undefined;
-      this.#spent = 0;
       return this.#go();
     }
     return { _tag: "Wait", until: Math.min(until, now + this.#maxWaitMs) };
@@ -176,33 +188,27 @@ export class RateBudget {
     ticket.done = true;
     this.#inFlight--;
     if (headers.limit !== undefined) this.#limit = headers.limit;
-    if (headers.remaining !== undefined && headers.resetAt !== undefined) {
-      this.#headersAbsent = false;
-      // Other requests still in flight may not be counted in this answer yet.
-      const points = Math.max(0, headers.remaining - this.#inFlight);
-      if (ticket.seq > this.#appliedSeq || this.#points === undefined) {
-        this.#appliedSeq = ticket.seq;
-        this.#points = points;
-        this.#at = now;
-        this.#resetAt = headers.resetAt;
-        this.#spent = 0;
-      } else {
-        // An older answer overtaken by a newer one: only trust it to lower the estimate.
-        const current = this.available(now) ?? points;
-        if (points < current) this.#spent += current - points;
-      }
-    } else if (this.#points === undefined) {
-      this.#headersAbsent = true;
-    }
     if (status === 429) {
       let until = headers.resetAt ?? now + (headers.retryAfterMs ?? 1_000);
       if (headers.retryAfterMs !== undefined) until = Math.max(until, now + headers.retryAfterMs);
       this.#blockedUntil = Math.min(Math.max(until, now + this.#minBackoffMs), now + this.#maxWaitMs);
-      this.#points = 0;
-      this.#at = now;
-      this.#resetAt = this.#blockedUntil;
-      this.#spent = 0;
+      this.#snapshot(0, this.#blockedUntil, now);
       this.#appliedSeq = this.#seq;
+      return;
+    }
+    if (headers.remaining !== undefined && headers.resetAt !== undefined) {
+      this.#headersAbsent = false;
+      if (ticket.seq > this.#appliedSeq || this.#points === undefined) {
+        this.#appliedSeq = ticket.seq;
+        this.#snapshot(headers.remaining, headers.resetAt, now);
+      } else {
+        // An older answer overtaken by a newer one: only trust it to lower the estimate.
+        const reported = headers.remaining - this.#inFlight;
+        const current = this.available(now) ?? reported;
+        if (reported < current) this.#spent += current - reported;
+      }
+    } else if (this.#points === undefined) {
+      this.#headersAbsent = true;
     }
   }
 
@@ -221,11 +227,6 @@ export class RateBudget {
       inFlight: this.#inFlight,
       blockedUntil: now < this.#blockedUntil ? this.#blockedUntil : 0,
     };
-  }
-
-  /** Epoch ms before which nothing is sent; 0 when not blocked. */
-  blockedUntil(now: number): number {
-    return now < this.#blockedUntil ? this.#blockedUntil : 0;
   }
 }
 

@@ -87,6 +87,19 @@ describe("RateBudget", () => {
     expect(budget.available(T0 + 60_000)).toBe(59);
   });
 
+  it("takes the refill rate from Helix's numbers, not from the in-flight adjusted estimate", () => {
+    const budget = new RateBudget();
+    budget.settle(go(budget, T0), headers(60, T0 + 1, 60), 200, T0);
+    const answered = go(budget, T0);
+    for (let i = 0; i < 10; i++) go(budget, T0);
+    // 30 left, full in 30 s: one point a second; ten requests were still in flight.
+    budget.settle(answered, headers(30, T0 + 30_000, 60), 200, T0);
+    expect(budget.available(T0)).toBe(20);
+    expect(budget.available(T0 + 3000)).toBe(23);
+    expect(budget.available(T0 + 29_999)).toBe(49);
+    expect(budget.available(T0 + 30_000)).toBe(50);
+  });
+
   it("trusts a late answer to an older request only to lower the estimate", () => {
     const budget = new RateBudget();
     budget.settle(go(budget, T0), headers(100, T0 + 60_000, 100), 200, T0);
