@@ -59,7 +59,7 @@ describe("migrations", () => {
         const expected = files
           .flatMap((file) => {
             const match = /^(\d+)_(.+)\.sql$/.exec(file);
-            return match ? [{ id: Number(match[1]), name: match[2] }] : [];
+            return match ? [{ id: Number(match[1]), name: match[2] ?? "" }] : [];
           })
           .sort((a, b) => a.id - b.id);
         const first = yield* runMigrations();
