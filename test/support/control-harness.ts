@@ -33,7 +33,7 @@ export interface ControlHarness {
   readonly plane: ControlPlane;
   readonly metrics: MetricsService;
   readonly logs: Array<CapturedLog>;
-  readonly connect: (options?: { token?: string; client?: string }) => Promise<ControlClient>;
+  readonly connect: (options?: { token?: string; client?: string; validate?: boolean }) => Promise<ControlClient>;
   readonly close: () => Promise<void>;
 }
 
@@ -101,7 +101,13 @@ export const startControlHarness = async (options: ControlHarnessOptions): Promi
     metrics,
     logs,
     connect: (connectOptions = {}) =>
-      connectControl({ url: wsUrl, token: connectOptions.token ?? token, client: connectOptions.client ?? "test-client", timeoutMs: 10_000 }),
+      connectControl({
+        url: wsUrl,
+        token: connectOptions.token ?? token,
+        client: connectOptions.client ?? "test-client",
+        timeoutMs: 10_000,
+        ...(connectOptions.validate === undefined ? {} : { validate: connectOptions.validate }),
+      }),
     close: () => Effect.runPromise(Scope.close(scope, Exit.void)),
   };
 };
