@@ -11,7 +11,6 @@ import type { ChannelSettings, ChannelSource, ChannelSpec } from "../services/ch
 import type {
   ChannelStatus,
   ChatHit,
-  ControlErrorCode,
   ControlEvent,
   VodSummary,
 } from "./control-protocol.ts";
@@ -32,9 +31,6 @@ export class ControlError extends Schema.TaggedError<ControlError>()("ControlErr
   ]),
   message: Schema.String,
 }) {}
-
-/** Codes a backend may fail with (a subset of the protocol's). */
-export type ControlErrorKind = ControlError["code"] & ControlErrorCode;
 
 /**
  * A change to a running channel; anything left out stays as it is. Settings
@@ -125,7 +121,8 @@ export interface ControlBackend {
   };
   /**
    * Listens to runtime events (transitions, restarts, progress, chat rates,
-   * errors, channel changes); returns the function that stops listening.
+   * errors); returns the function that stops listening. `channel` and `config`
+   * events come from the control plane itself, which makes those changes.
    */
   readonly events: (listener: ControlEventListener) => () => void;
   /** Writes one audit row. A failure here is logged by the caller, never hidden. */
