@@ -193,22 +193,26 @@ const onEvent = (event) => {
     case "progress":
       if (status) {
         status.download = { vodId: event.vodId, percent: event.percent, bytes: event.bytes, total: event.total };
-        scheduleRender(channel);
+        scheduleRender(channel, false);
       }
       break;
     case "chat_rate":
       if (status) {
         status.chatRate = event.perMinute;
-        scheduleRender(channel);
+        scheduleRender(channel, false);
       }
       break;
     case "restart":
       if (status) status.restarts += 1;
       logActivity("restart", event, `${event.actor} restarted (attempt ${event.attempt}): ${event.reason}`);
-      if (channel) scheduleRender(channel);
+      if (channel) scheduleRender(channel, false);
       break;
     case "error":
       logActivity("error", event, `${event.actor ? `${event.actor}: ` : ""}${event.message}`);
+      if (status) {
+        status.lastError = { message: event.message, at: event.at };
+        scheduleRender(channel, false);
+      }
       break;
     case "channel":
       if (event.change === "removed") removeChannel(channel);
@@ -246,8 +250,12 @@ const banner = (kind, text) => {
 
 const dirty = new Set();
 let renderQueued = false;
-const scheduleRender = (name) => {
+// The tree and transition log change only with transitions and channel changes,
+// not with progress or chat rates, which can arrive many times a second.
+let treeDirty = false;
+const scheduleRender = (name, tree = true) => {
   dirty.add(name);
+  if (tree) treeDirty = true;
   if (renderQueued) return;
   renderQueued = true;
   requestAnimationFrame(() => {
@@ -256,8 +264,11 @@ const scheduleRender = (name) => {
     dirty.clear();
     for (const n of names) renderRow(n);
     renderSummary();
-    renderTree();
-    renderTransitions();
+    if (treeDirty) {
+      treeDirty = false;
+      renderTree();
+      renderTransitions();
+    }
   });
 };
 
