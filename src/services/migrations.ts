@@ -149,6 +149,7 @@ export const runMigrations = Effect.fn("runMigrations")(
     readonly chatMonthsAhead?: number;
   }): Effect.fn.Return<ReadonlyArray<AppliedMigration>, DatabaseMigrationError, SqlClient> {
     const migrations = yield* loadSqlMigrations(options?.directory ?? migrationsDirectory);
+    yield* refuseSkippedMigrations(Object.keys(migrations));
     const applied = yield* migrate({ loader: Migrator.fromRecord(migrations), table: migrationsTable }).pipe(
       Effect.mapError(
         (cause) =>
@@ -166,6 +167,39 @@ export const runMigrations = Effect.fn("runMigrations")(
     return applied.map(([id, name]) => ({ id, name }));
   },
 );
+
+/**
+ * The migrator runs only ids above the latest applied one, so a migration
+ * numbered below it (merged after a later one was applied) would be skipped
+ * forever without a word. Refuse instead, naming it.
+ */
+const refuseSkippedMigrations = Effect.fn("refuseSkippedMigrations")(function* (
+  keys: ReadonlyArray<string>,
+): Effect.fn.Return<void, DatabaseMigrationError, SqlClient> {
+  const sql = yield* SqlClient;
+  const failed = (cause: unknown) =>
+    new DatabaseMigrationError({ message: `cannot read ${migrationsTable}: ${describe(cause)}`, cause });
+  const [table] = yield* sql<{ readonly present: boolean }>`
+    SELECT to_regclass(${migrationsTable}) IS NOT NULL AS present`.pipe(Effect.mapError(failed));
+  // No table yet: nothing applied, nothing skipped.
+  if (!table?.present) return;
+  const recorded = yield* sql<{ readonly migration_id: number }>`
+    SELECT migration_id FROM ${sql(migrationsTable)}`.pipe(Effect.mapError(failed));
+  const applied = new Set(recorded.map((row) => row.migration_id));
+  const latest = Math.max(0, ...applied);
+  const skipped = keys.filter((key) => {
+    const id = Number.parseInt(key, 10);
+    return id < latest && !applied.has(id);
+  });
+  if (skipped.length > 0) {
+    return yield* new DatabaseMigrationError({
+      message:
+        `migrations ${skipped.join(", ")} were never applied but are numbered below the latest applied one (${latest}); ` +
+        "renumber them after it",
+      cause: skipped,
+    });
+  }
+});
 
 // The database's own words sit at the bottom of the cause chain.
 const describe = (cause: unknown): string => {

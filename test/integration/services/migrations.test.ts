@@ -116,6 +116,32 @@ describe("migrations", () => {
       );
     }).pipe(Effect.scoped));
 
+  it.live("refuse a migration numbered below one already applied instead of skipping it", () =>
+    Effect.gen(function* () {
+      const directory = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "vod-tender-migrations-")));
+      yield* Effect.addFinalizer(() => Effect.promise(() => rm(directory, { recursive: true, force: true })));
+      yield* Effect.promise(async () => {
+        // runMigrations also makes chat partitions, so the parent table must exist.
+        await writeFile(
+          join(directory, "0001_first.sql"),
+          "CREATE TABLE chat_messages (abs_timestamp timestamptz NOT NULL) PARTITION BY RANGE (abs_timestamp);",
+        );
+        await writeFile(join(directory, "0003_third.sql"), "CREATE TABLE third_table (id int);");
+      });
+      yield* withFreshDatabase(
+        Effect.gen(function* () {
+          assert.deepStrictEqual(
+            (yield* runMigrations({ directory })).map((migration) => migration.id),
+            [1, 3],
+          );
+          yield* Effect.promise(() => writeFile(join(directory, "0002_late.sql"), "CREATE TABLE late_table (id int);"));
+          const refused = yield* Effect.flip(runMigrations({ directory }));
+          assert.strictEqual(refused._tag, "DatabaseMigrationError");
+          assert.include(refused.message, "0002_late");
+        }),
+      );
+    }).pipe(Effect.scoped));
+
   it.live("create every table of schema v1", () =>
     withSql(
       Effect.gen(function* () {
