@@ -6,8 +6,9 @@
  * started. Progress comes from stdout, one JSON object per update
  * ({@link PROGRESS_TEMPLATE}). Interrupting the effect sends SIGTERM to the group,
  * then SIGKILL after a grace period, and returns only once yt-dlp has exited;
- * the `.part` file and yt-dlp's `.ytdl` fragment state stay on disk, so the next
- * run with the same output path resumes where this one stopped.
+ * the `.part` file and yt-dlp's `.ytdl` fragment state stay on disk (checked and
+ * repaired, see `ytdlp-resume.ts`), so the next run with the same output path
+ * resumes where this one stopped.
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdir, stat } from "node:fs/promises";
@@ -16,6 +17,7 @@ import { Context, Effect, Layer, Schema } from "effect";
 import { execa } from "execa";
 import { classifyYtdlpFailure } from "./ytdlp-failure.ts";
 import { type DownloadProgress, OutputLines, PROGRESS_TEMPLATE, parseProgressLine } from "./ytdlp-progress.ts";
+import { discardUnreadableResume, FragmentLedger, readResumeState, repairResumeState } from "./ytdlp-resume.ts";
 
 /** How yt-dlp is run; every field has a default. */
 export interface DownloaderOptions {
@@ -187,10 +189,11 @@ export const runDownload = (
   Effect.gen(function* () {
     const outputPath = resolve(request.outputPath);
     const startedAt = Date.now();
-    const resumedFromBytes = yield* Effect.tryPromise({
+    const start = yield* Effect.tryPromise({
       try: async () => {
         await mkdir(dirname(outputPath), { recursive: true });
-        return (await fileSize(`${outputPath}.part`)) ?? 0;
+        await discardUnreadableResume(outputPath);
+        return readResumeState(outputPath);
       },
       catch: (cause) =>
         new DownloadError({
@@ -202,6 +205,13 @@ export const runDownload = (
           outputTail: [],
         }),
     });
+    const resumedFromBytes = start.partBytes;
+    // Fragment boundaries are only in order with one fragment at a time.
+    const ledger = (options.concurrentFragments ?? 1) <= 1 ? new FragmentLedger(start) : undefined;
+    const repair = Effect.promise(() =>
+      ledger === undefined ? Promise.resolve() : repairResumeState(outputPath, ledger).then(() => undefined, () => undefined),
+    );
+    const finishedLine = `[download] ${outputPath} has already been downloaded`;
     const tailLimit = options.tailLines ?? 100;
     const tail: Array<string> = [];
     const remember = (line: string) => {
@@ -228,11 +238,12 @@ export const runDownload = (
       const onStdoutLine = (line: string) => {
         const progress = parseProgressLine(line);
         if (progress === undefined) {
-          if (line.includes("has already been downloaded")) alreadyComplete = true;
+          if (line === finishedLine || line === "[download] The file has already been downloaded") alreadyComplete = true;
           remember(line);
           return;
         }
         lastProgress = progress;
+        ledger?.observe(progress);
         try {
           request.onProgress?.(progress);
         } catch {
@@ -254,7 +265,7 @@ export const runDownload = (
           }),
         );
       });
-      return stopGroup(child, options.killGraceMs ?? 5_000);
+      return Effect.andThen(stopGroup(child, options.killGraceMs ?? 5_000), repair);
     });
 
     const failure = (fields: Omit<ConstructorParameters<typeof DownloadError>[0], "outputTail" | "exitCode" | "signal">) =>
@@ -265,6 +276,7 @@ export const runDownload = (
         outputTail: [...tail],
       });
 
+    if (run.exitCode !== 0) yield* repair;
     if (run.spawnError !== undefined) {
       return yield* failure({ reason: "tool-missing", retryable: true, message: run.spawnError });
     }
