@@ -13,6 +13,7 @@ import { type Simulator, startSimulator } from "../../../src/sim/simulator.ts";
 
 const VOD = "100001";
 const RESTRICTED = "100002";
+const SHORT = "100003";
 const SECONDS = 48; // twelve 4-second segments
 
 const sizeOf = (path: string) =>
@@ -44,6 +45,7 @@ describe("yt-dlp downloader against the simulator's HLS VODs", () => {
             vods: [
               { id: VOD, duration: `${SECONDS}s`, title: "100% chaos / ünïcode ☀️" },
               { id: RESTRICTED, duration: "8s", restricted: true },
+              { id: SHORT, duration: "8s" },
             ],
           },
         ],
@@ -118,6 +120,16 @@ describe("yt-dlp downloader against the simulator's HLS VODs", () => {
       // Byte for byte what an uninterrupted download gives: no fragment twice, none missing.
       const fresh = yield* runDownload({ url: url(VOD), outputPath: join(dir, "fresh.mp4") });
       expect((yield* fileChecksum(outputPath)).sha256).toBe((yield* fileChecksum(fresh.path)).sha256);
+    }),
+  );
+
+  it.live("writes to the exact path given, even one yt-dlp would read as a template", () =>
+    Effect.gen(function* () {
+      const outputPath = join(dir, "odd", "%(title)s 100% [x].mp4");
+      const result = yield* runDownload({ url: url(SHORT), outputPath });
+      expect(result.path).toBe(outputPath);
+      expect(yield* sizeOf(outputPath)).toBe(result.sizeBytes);
+      expect(result.resumedFromBytes).toBe(0);
     }),
   );
 
