@@ -15,7 +15,7 @@ import { mkdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { Context, Effect, Layer, Schema } from "effect";
 import { execa } from "execa";
-import { classifyYtdlpFailure } from "./ytdlp-failure.ts";
+import { classifyYtdlpFailure, DOWNLOAD_FAILURE_REASONS } from "./ytdlp-failure.ts";
 import { type DownloadProgress, OutputLines, PROGRESS_TEMPLATE, parseProgressLine } from "./ytdlp-progress.ts";
 import { discardUnreadableResume, FragmentLedger, readResumeState, repairResumeState } from "./ytdlp-resume.ts";
 
@@ -73,22 +73,7 @@ export interface DownloadResult {
  * again can help; `reason` says why (see {@link classifyYtdlpFailure}).
  */
 export class DownloadError extends Schema.TaggedError<DownloadError>()("DownloadError", {
-  reason: Schema.Literals([
-    "not-found",
-    "gone",
-    "forbidden",
-    "subscriber-only",
-    "unavailable",
-    "unsupported",
-    "rate-limited",
-    "server",
-    "network",
-    "fragment",
-    "disk",
-    "killed",
-    "tool-missing",
-    "unknown",
-  ]),
+  reason: Schema.Literals(DOWNLOAD_FAILURE_REASONS),
   retryable: Schema.Boolean,
   message: Schema.String,
   exitCode: Schema.NullOr(Schema.Number),

@@ -225,7 +225,7 @@ export const makeHelix = (options: HelixOptions): Effect.Effect<HelixClient> =>
     const get = <S extends Schema.Top>(endpoint: string, params: URLSearchParams, schema: S) =>
       exchange(endpoint, params, schema).pipe(
         Effect.retry({ schedule: backoff, times: options.retries ?? 4, while: isTransientHelixError }),
-      ) as Effect.Effect<S["Type"], HelixError, S["DecodingServices"]>;
+      );
 
     const UsersPage = Page(UserWire);
     const StreamsPage = Page(StreamWire);

@@ -9,22 +9,26 @@
  * partial file.
  */
 
+/** Every cause of a failed download the downloader reports. */
+export const DOWNLOAD_FAILURE_REASONS = [
+  "not-found",
+  "gone",
+  "forbidden",
+  "subscriber-only",
+  "unavailable",
+  "unsupported",
+  "rate-limited",
+  "server",
+  "network",
+  "fragment",
+  "disk",
+  "killed",
+  "tool-missing",
+  "unknown",
+] as const;
+
 /** The cause of a failed download, as far as yt-dlp's output tells. */
-export type DownloadFailureReason =
-  | "not-found"
-  | "gone"
-  | "forbidden"
-  | "subscriber-only"
-  | "unavailable"
-  | "unsupported"
-  | "rate-limited"
-  | "server"
-  | "network"
-  | "fragment"
-  | "disk"
-  | "killed"
-  | "tool-missing"
-  | "unknown";
+export type DownloadFailureReason = (typeof DOWNLOAD_FAILURE_REASONS)[number];
 
 /** A classified failure. */
 export interface YtdlpFailure {
