@@ -11,12 +11,12 @@
  * tmi.js sees them and mapped by `chat-message.ts`; everything else goes to
  * tmi.js unchanged.
  */
-import { Context, Effect, Layer, Schema } from "effect";
+import { Context, Effect, Layer, Option, Schema } from "effect";
 import type { Scope } from "effect";
 import tmi from "tmi.js";
 import WebSocket from "ws";
 import { type ChatMessage, ircCommandOf, isChatCommand, parseChatLine } from "./chat-message.ts";
-import type { ChatFlowControl } from "./chat-sink.ts";
+import { type ChatFlowControl, ChatSink } from "./chat-sink.ts";
 
 /** Why a channel stopped receiving chat. */
 export type ChatLeaveReason = "disconnect" | "reconnect" | "part" | "shutdown";
@@ -92,12 +92,17 @@ export interface ChatConnectionsService {
 
 /** The process's chat connection pool. */
 export class ChatConnections extends Context.Service<ChatConnections, ChatConnectionsService>()("vod-tender/services/ChatConnections") {
-  /** A pool; every connection is closed when the layer is released. */
+  /**
+   * A pool; every connection is closed when the layer is released. Without
+   * `flowControl` it follows the `ChatSink` in context, if there is one.
+   */
   static readonly layer = (options: ChatConnectionsOptions): Layer.Layer<ChatConnections> =>
     Layer.effect(
       ChatConnections,
       Effect.acquireRelease(
-        Effect.sync(() => makeChatPool(options)),
+        Effect.map(Effect.serviceOption(ChatSink), (sink) =>
+          makeChatPool(options.flowControl !== undefined || Option.isNone(sink) ? options : { ...options, flowControl: sink.value }),
+        ),
         (pool) => Effect.promise(() => pool.close()),
       ).pipe(
         Effect.map((pool) =>

@@ -307,3 +307,27 @@ export const chatChannels = Effect.fn("chatChannels")(function* (): Effect.fn.Re
   return yield* sql<{ readonly name: string; readonly userID: string | null }>`
     SELECT c.name, c.twitch_user_id AS "userID" FROM channels c ORDER BY c.name`;
 });
+
+/**
+ * Attributes a channel's messages stored without a VOD, sent in `[from, to]`,
+ * to a VOD: for chat logged around the clock that arrived between a stream's
+ * start and the moment it was seen live. Returns how many rows moved.
+ */
+export const attributeChatToVod = Effect.fn("attributeChatToVod")(function* (
+  channel: string,
+  target: { readonly vodId: number; readonly streamId: string; readonly startedAt: Date },
+  from: Date,
+  to: Date,
+): Effect.fn.Return<number, SqlError, SqlClient> {
+  const sql = yield* SqlClient;
+  const rows = yield* sql<{ readonly n: number }>`
+    WITH moved AS (
+      UPDATE chat_messages
+      SET vod_id = ${target.vodId}, stream_id = ${target.streamId},
+        rel_timestamp = EXTRACT(EPOCH FROM (abs_timestamp - ${target.startedAt}::timestamptz))
+      WHERE channel = ${channel} AND vod_id IS NULL AND abs_timestamp >= ${from} AND abs_timestamp <= ${to}
+      RETURNING 1
+    )
+    SELECT count(*)::int AS n FROM moved`;
+  return rows[0]?.n ?? 0;
+});
