@@ -100,6 +100,9 @@ export const ytdlpArgs = (request: Pick<DownloadRequest, "url" | "outputPath">, 
     "--progress-template",
     PROGRESS_TEMPLATE,
     "--continue",
+    // The resume bookkeeping (ytdlp-resume.ts) assumes yt-dlp's own HLS fragment downloader.
+    "--downloader",
+    "m3u8:native",
     "--no-mtime",
     // Skipping a missing fragment would leave a silent hole in the archive.
     "--abort-on-unavailable-fragments",

@@ -36,7 +36,7 @@ import {
 
 /** One Helix exchange, reported to the `onRequest` hook (metrics). */
 export interface HelixRequestInfo {
-  /** Endpoint name without query: `users`, `streams`, `videos`, `oauth2/token`. */
+  /** Endpoint name without query: `users`, `streams`, `videos` (token mints go to `onTokenMint`). */
   readonly endpoint: string;
   /** HTTP status; 0 when no answer arrived. */
   readonly status: number;
