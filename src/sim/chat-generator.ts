@@ -14,16 +14,23 @@ export interface ChatSink {
 }
 
 interface Recent {
-  readonly id: string;
-  readonly chatter: Chatter;
+  id: string;
+  chatter: Chatter;
   /** The message text as sent (with `\x01ACTION` wrapping for actions). */
-  readonly text: string;
+  text: string;
 }
 
 interface ChannelGen {
   readonly login: string;
   readonly roomId: string;
   readonly rng: Rng;
+  /** Escaped `msg-param-sub-plan-name`. */
+  readonly planName: string;
+  /** Message ids are this random UUID prefix plus a counter: unique, UUID-shaped and cheap. */
+  readonly idPrefix: string;
+  idCounter: number;
+  /** A pool of client nonces (clients make them up; they need not be unique). */
+  readonly nonces: readonly string[];
   chatters: Chatter[];
   chattersFor: number;
   acc: number;
@@ -87,6 +94,10 @@ export class ChatGenerator {
         login: c.user.login,
         roomId: c.user.id,
         rng,
+        planName: escapeTagValue(`Channel Subscription (${c.user.displayName})`),
+        idPrefix: uuidFrom(rng).slice(0, 24),
+        idCounter: 0,
+        nonces: Array.from({ length: 64 }, () => nonceFrom(rng)),
         chatters: [],
         chattersFor: -1,
         acc: 0,
@@ -117,6 +128,7 @@ export class ChatGenerator {
 
   #tick(): void {
     const now = performance.now();
+    const ts = this.#clock.now();
     const dt = Math.min(1000, now - this.#last) / 1000;
     this.#last = now;
     for (const c of this.#world.channels.values()) {
@@ -131,7 +143,7 @@ export class ChatGenerator {
         continue;
       }
       g.acc -= n;
-      while (n-- > 0) this.#emit(c, g, this.#pickKind(g));
+      while (n-- > 0) this.#emit(g, this.#pickKind(g), ts);
     }
   }
 
@@ -146,17 +158,27 @@ export class ChatGenerator {
   emit(login: string, kind?: ChatKind): void {
     const c = this.#world.channel(login);
     const g = this.#gen(c);
-    this.#emit(c, g, kind ?? this.#pickKind(g));
+    this.#emit(g, kind ?? this.#pickKind(g), this.#clock.now());
   }
 
-  #remember(g: ChannelGen, r: Recent): void {
-    if (g.recent.length < RECENT) g.recent.push(r);
-    else g.recent[g.recentNext] = r;
+  #remember(g: ChannelGen, id: string, chatter: Chatter, text: string): void {
+    if (g.recent.length < RECENT) g.recent.push({ id, chatter, text });
+    else {
+      // Entries are reused so a busy channel allocates nothing here.
+      const r = g.recent[g.recentNext]!;
+      r.id = id;
+      r.chatter = chatter;
+      r.text = text;
+    }
     g.recentNext = (g.recentNext + 1) % RECENT;
   }
 
-  #privmsg(g: ChannelGen, ch: Chatter, line: CorpusLine, opts: { action?: boolean; bits?: number; firstMsg?: boolean; reply?: Recent }): void {
-    const id = uuidFrom(g.rng);
+  #id(g: ChannelGen): string {
+    return g.idPrefix + (g.idCounter++).toString(16).padStart(12, "0");
+  }
+
+  #privmsg(g: ChannelGen, ts: number, ch: Chatter, line: CorpusLine, opts: { action?: boolean; bits?: number; firstMsg?: boolean; reply?: Recent }): void {
+    const id = this.#id(g);
     const text = opts.action === true ? `\u0001ACTION ${line.text}\u0001` : line.text;
     const bits = opts.bits === undefined ? "" : `;bits=${opts.bits}`;
     let reply = "";
@@ -170,50 +192,52 @@ export class ChatGenerator {
         `;reply-thread-parent-user-id=${p.chatter.userId};reply-thread-parent-user-login=${p.chatter.login}`;
     }
     const out =
-      `@badge-info=${ch.badgeInfo};badges=${ch.badges}${bits};client-nonce=${nonceFrom(g.rng)};color=${ch.color}` +
+      `@badge-info=${ch.badgeInfo};badges=${ch.badges}${bits};client-nonce=${g.nonces[g.idCounter & 63]};color=${ch.color}` +
       `;display-name=${ch.displayNameTag};emotes=${line.emotes};first-msg=${opts.firstMsg === true ? 1 : 0};flags=;id=${id}` +
-      `;mod=${ch.mod}${reply};returning-chatter=0;room-id=${g.roomId};subscriber=${ch.subscriber};tmi-sent-ts=${this.#clock.now()}` +
+      `;mod=${ch.mod}${reply};returning-chatter=0;room-id=${g.roomId};subscriber=${ch.subscriber};tmi-sent-ts=${ts}` +
       `;turbo=0;user-id=${ch.userId};user-type=${ch.userType} ${ch.prefix} PRIVMSG #${g.login} :${text}`;
     this.#sink.send(g.login, out, "PRIVMSG", id, "generated");
-    this.#remember(g, { id, chatter: ch, text });
+    this.#remember(g, id, ch, text);
   }
 
-  #usernotice(g: ChannelGen, ch: Chatter, msgId: string, params: string, systemMsg: string, text: CorpusLine | null, badges?: { info: string; badges: string }): void {
-    const id = uuidFrom(g.rng);
+  #usernotice(g: ChannelGen, ts: number, ch: Chatter, msgId: string, params: string, systemMsg: string, text: CorpusLine | null, badges?: { info: string; badges: string }): void {
+    const id = this.#id(g);
     const out =
       `@badge-info=${badges?.info ?? ch.badgeInfo};badges=${badges?.badges ?? ch.badges};color=${ch.color};display-name=${ch.displayNameTag}` +
       `;emotes=${text?.emotes ?? ""};flags=;id=${id};login=${ch.login};mod=${ch.mod};msg-id=${msgId}${params}` +
       `;room-id=${g.roomId};subscriber=${badges !== undefined ? 1 : ch.subscriber};system-msg=${escapeTagValue(systemMsg)}` +
-      `;tmi-sent-ts=${this.#clock.now()};user-id=${ch.userId};user-type=${ch.userType} :tmi.twitch.tv USERNOTICE #${g.login}` +
+      `;tmi-sent-ts=${ts};user-id=${ch.userId};user-type=${ch.userType} :tmi.twitch.tv USERNOTICE #${g.login}` +
       (text === null ? "" : ` :${text.text}`);
     this.#sink.send(g.login, out, "USERNOTICE", id, "generated");
   }
 
-  #emit(c: ChannelState, g: ChannelGen, kind: ChatKind): void {
+  #emit(g: ChannelGen, kind: ChatKind, ts: number): void {
     const rng = g.rng;
     const ch = rng.pick(g.chatters);
-    const ts = this.#clock.now();
     const chan = g.login;
-    const planName = escapeTagValue(`Channel Subscription (${c.user.displayName})`);
+    const planName = g.planName;
     switch (kind) {
       case "message":
-        return this.#privmsg(g, ch, rng.pick(plainCorpus), {});
+        return this.#privmsg(g, ts, ch, rng.pick(plainCorpus), {});
       case "emote":
-        return this.#privmsg(g, ch, rng.pick(emoteCorpus), {});
+        return this.#privmsg(g, ts, ch, rng.pick(emoteCorpus), {});
       case "action":
-        return this.#privmsg(g, ch, rng.pick(rng.float() < 0.5 ? plainCorpus : emoteCorpus), { action: true });
+        return this.#privmsg(g, ts, ch, rng.pick(rng.float() < 0.5 ? plainCorpus : emoteCorpus), { action: true });
       case "firstMsg":
-        return this.#privmsg(g, ch, rng.pick(plainCorpus), { firstMsg: true });
+        return this.#privmsg(g, ts, ch, rng.pick(plainCorpus), { firstMsg: true });
       case "bits": {
         const amount = rng.pick(bitsAmounts);
-        const text = `Cheer${amount} ${rng.pick(plainCorpus).text}`;
-        return this.#privmsg(g, ch, { text, emotes: emotesTag(text) }, { bits: amount });
+        const line = rng.pick(plainCorpus);
+        const text = `Cheer${amount} ${line.text}`;
+        // Plain lines rarely hold emotes; only then are ranges worth recomputing.
+        return this.#privmsg(g, ts, ch, { text, emotes: line.emotes === "" ? "" : emotesTag(text) }, { bits: amount });
       }
       case "reply": {
-        if (g.recent.length === 0) return this.#privmsg(g, ch, rng.pick(plainCorpus), {});
+        if (g.recent.length === 0) return this.#privmsg(g, ts, ch, rng.pick(plainCorpus), {});
         const parent = rng.pick(g.recent);
-        const text = `@${parent.chatter.displayName} ${rng.pick(plainCorpus).text}`;
-        return this.#privmsg(g, ch, { text, emotes: emotesTag(text) }, { reply: parent });
+        const line = rng.pick(plainCorpus);
+        const text = `@${parent.chatter.displayName} ${line.text}`;
+        return this.#privmsg(g, ts, ch, { text, emotes: line.emotes === "" ? "" : emotesTag(text) }, { reply: parent });
       }
       case "sub": {
         const prime = rng.float() < 0.3;
@@ -221,6 +245,7 @@ export class ChatGenerator {
         const system = prime ? `${ch.displayName} subscribed with Prime.` : `${ch.displayName} subscribed at Tier ${Number(plan) / 1000}.`;
         return this.#usernotice(
           g,
+          ts,
           ch,
           "sub",
           `;msg-param-cumulative-months=1;msg-param-months=0;msg-param-multimonth-duration=1;msg-param-multimonth-tenure=0` +
@@ -238,6 +263,7 @@ export class ChatGenerator {
           `${ch.displayName} subscribed at Tier 1. They've subscribed for ${months} months` + (share ? `, currently on a ${streak} month streak!` : "!");
         return this.#usernotice(
           g,
+          ts,
           ch,
           "resub",
           `;msg-param-cumulative-months=${months};msg-param-months=0;msg-param-multimonth-duration=0;msg-param-multimonth-tenure=0` +
@@ -253,6 +279,7 @@ export class ChatGenerator {
         const count = 1 + rng.int(50);
         return this.#usernotice(
           g,
+          ts,
           ch,
           "subgift",
           `;msg-param-gift-months=1;msg-param-months=${1 + rng.int(24)};msg-param-origin-id=${nonceFrom(rng)}` +
@@ -266,6 +293,7 @@ export class ChatGenerator {
         const viewers = 1 + rng.int(2000);
         return this.#usernotice(
           g,
+          ts,
           ch,
           "raid",
           `;msg-param-displayName=${ch.displayNameTag};msg-param-login=${ch.login}` +
@@ -275,7 +303,7 @@ export class ChatGenerator {
         );
       }
       case "announcement":
-        return this.#usernotice(g, ch, "announcement", `;msg-param-color=${rng.pick(announceColors)}`, "", rng.pick(plainCorpus));
+        return this.#usernotice(g, ts, ch, "announcement", `;msg-param-color=${rng.pick(announceColors)}`, "", rng.pick(plainCorpus));
       case "timeout":
         return void this.#sink.send(
           chan,
@@ -295,7 +323,7 @@ export class ChatGenerator {
       case "clear":
         return void this.#sink.send(chan, `@room-id=${g.roomId};tmi-sent-ts=${ts} :tmi.twitch.tv CLEARCHAT #${chan}`, "CLEARCHAT", null, "generated");
       case "delete": {
-        if (g.recent.length === 0) return this.#privmsg(g, ch, rng.pick(plainCorpus), {});
+        if (g.recent.length === 0) return this.#privmsg(g, ts, ch, rng.pick(plainCorpus), {});
         const target = rng.pick(g.recent);
         return void this.#sink.send(
           chan,
