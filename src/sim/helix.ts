@@ -222,8 +222,8 @@ const videoJson = (deps: HelixDeps, v: SimVod) => ({
 });
 
 const vodKey = (v: SimVod): string => `${v.createdAt}:${v.id}`;
-const compareKeys = (a: SimVod, createdAt: number, id: string): number => b(a.createdAt, createdAt) || b(Number(a.id), Number(id));
-const b = (x: number, y: number) => (x < y ? -1 : x > y ? 1 : 0);
+const compare = (x: number, y: number) => (x < y ? -1 : x > y ? 1 : 0);
+const compareKeys = (a: SimVod, createdAt: number, id: string): number => compare(a.createdAt, createdAt) || compare(Number(a.id), Number(id));
 
 const videos = (deps: HelixDeps, res: ServerResponse, url: URL, d: RateDecision) => {
   const rl = rateLimitHeaders(d);

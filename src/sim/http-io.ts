@@ -18,6 +18,15 @@ export const readBody = (req: IncomingMessage, limit = 1024 * 1024): Promise<Buf
     req.on("error", reject);
   });
 
+/** Reads and throws away a request body of any size (answers that do not need it). */
+export const discardBody = (req: IncomingMessage): Promise<void> =>
+  new Promise((resolve) => {
+    req.on("end", resolve);
+    req.on("error", () => resolve());
+    req.on("close", () => resolve());
+    req.resume();
+  });
+
 /** Query parameters merged with an `application/x-www-form-urlencoded` body (Twitch's token endpoint takes either). */
 export const readForm = async (req: IncomingMessage, url: URL): Promise<URLSearchParams> => {
   const params = new URLSearchParams(url.searchParams);

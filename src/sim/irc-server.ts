@@ -61,11 +61,6 @@ export class IrcConnection {
     this.transport = transport;
     this.io = io;
   }
-
-  /** Whether unsent bytes are past `limit`. */
-  backlogged(limit: number): boolean {
-    return this.io.pending() > limit;
-  }
 }
 
 /** A summary of one connection, for the admin API and tests. */
@@ -239,6 +234,8 @@ export class IrcServer {
         return;
       case "QUIT":
         conn.io.close();
+        return;
+      case "USER":
         return;
     }
     if (!conn.registered) return;

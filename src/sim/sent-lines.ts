@@ -26,21 +26,12 @@ export interface SentLine {
 export class SentLines {
   #seq = 0;
   #lines: SentLine[] = [];
-  #enabled: boolean;
+  readonly #enabled: boolean;
   readonly #limit: number;
 
-  constructor(enabled: boolean, limit = 500_000) {
+  constructor(enabled: boolean, limit = 100_000) {
     this.#enabled = enabled;
     this.#limit = limit;
-  }
-
-  get enabled(): boolean {
-    return this.#enabled;
-  }
-
-  /** Turns recording on or off. */
-  setEnabled(on: boolean): void {
-    this.#enabled = on;
   }
 
   /** Lines sent so far (counting unrecorded ones). */

@@ -7,7 +7,7 @@ import { ChatGenerator } from "./chat-generator.ts";
 import { type SimClock, systemClock } from "./clock.ts";
 import { FaultBook, parseFaultSpec, type ArmedFault, type FaultSpec } from "./faults.ts";
 import { googleOAuthRoute, youtubeUploadScope } from "./google-oauth.ts";
-import { helixError, helixRoute } from "./helix.ts";
+import { helixError, helixRoute, vodUrl } from "./helix.ts";
 import { sendJson, sendText, type Route } from "./http-io.ts";
 import { IrcServer, type ConnectionInfo } from "./irc-server.ts";
 import { parseIrcLine } from "./irc-message.ts";
@@ -31,7 +31,6 @@ import { TokenStore } from "./token-store.ts";
 import { videoRoute } from "./video.ts";
 import { type LiveSession, type SimVod, World } from "./world.ts";
 import { YouTubeUploads, type UploadRecord } from "./youtube.ts";
-import { vodUrl } from "./helix.ts";
 import { formatTwitchDuration } from "./twitch-duration.ts";
 
 /** How to start a simulator. */
@@ -355,13 +354,12 @@ export const startSimulator = async (options: SimulatorOptions): Promise<Simulat
     clock,
     setLive(login, live, opts = {}) {
       if (!live) return world.goOffline(login);
-      const w = parseLiveOptions(opts);
-      const { at: _at, for: _for, ...rest } = w;
-      // Fields not given fall back to the defaults of a live window.
-      world.goLive(login, { ...rest, ...(w.streamId === null ? {} : { streamId: w.streamId }) });
+      // Fields not given take the defaults of a scenario's live window.
+      const { at: _at, for: _for, ...rest } = parseLiveOptions(opts);
+      world.goLive(login, rest);
     },
     addChannel(spec) {
-      const c = parseChannelSpec(spec, { user: () => String(900_000_000 + world.usersById.size), vod: () => world.freshVodId(), clip: () => `SimClip${Date.now()}` });
+      const c = parseChannelSpec(spec, { user: () => world.freshUserId(), vod: () => world.freshVodId(), clip: () => world.freshClipId() });
       const state = world.addChannel(c);
       for (const w of c.live) {
         const { at: _at, for: _for, ...opts } = w;

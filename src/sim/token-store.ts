@@ -67,14 +67,6 @@ export class TokenStore {
     return this.#refresh.get(token);
   }
 
-  /** Swaps a refresh token for a new one (Twitch may rotate them); the old one stops working. */
-  rotateRefresh(old: string): string {
-    const grant = this.#refresh.get(old);
-    if (grant === undefined) throw new Error("unknown refresh token");
-    this.#refresh.delete(old);
-    return this.addRefresh(grant);
-  }
-
   /** The token when it is known and not expired. */
   valid(token: string, provider: Provider): IssuedToken | undefined {
     const t = this.#access.get(token);

@@ -166,7 +166,8 @@ const live = async (deps: VideoDeps, req: IncomingMessage, res: ServerResponse, 
   const m = segmentName.exec(file);
   if (m === null || m[2] !== undefined) return sendText(res, 404, "Not Found");
   const n = Number(m[1]);
-  if (n >= end || n < start) return sendText(res, 404, "Not Found");
+  // Segments that slid out of the window stay fetchable for a while, as on a CDN.
+  if (n >= end) return sendText(res, 404, "Not Found");
   const base = await deps.segments.get(seg, deps.defaultBitrate());
   sendSegment(req, res, shiftTs(base.bytes, base.layout, n * seg * TS_CLOCK, n), undefined);
 };

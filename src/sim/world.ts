@@ -66,6 +66,7 @@ export class World {
   #nextVod = 3_000_000_000;
   #nextStream = 50_000_000_000;
   #nextUser = 900_000_000;
+  #nextClip = 1;
 
   constructor(scenario: Scenario, clock: SimClock) {
     this.#clock = clock;
@@ -81,7 +82,7 @@ export class World {
   /** Adds a channel (and its user); throws when its login or id is taken. */
   addChannel(c: Omit<ScenarioChannel, "id"> & { id?: string }): ChannelState {
     if (this.usersByLogin.has(c.login)) throw new Error(`login ${c.login} already exists`);
-    const id = c.id ?? this.#freshUserId();
+    const id = c.id ?? this.freshUserId();
     if (this.usersById.has(id)) throw new Error(`user id ${id} already exists`);
     const user: ScenarioUser = {
       id,
@@ -105,9 +106,17 @@ export class World {
     return state;
   }
 
-  #freshUserId(): string {
+  /** A fresh user id not used by any user. */
+  freshUserId(): string {
     while (this.usersById.has(String(this.#nextUser))) this.#nextUser++;
     return String(this.#nextUser++);
+  }
+
+  /** A fresh clip id not used by any clip. */
+  freshClipId(): string {
+    const used = new Set([...this.channels.values()].flatMap((c) => c.clips.map((k) => k.id)));
+    while (used.has(`SimClip${this.#nextClip}`)) this.#nextClip++;
+    return `SimClip${this.#nextClip++}`;
   }
 
   /** A fresh VOD id not used by any VOD. */

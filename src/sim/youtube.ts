@@ -2,7 +2,7 @@ import { createHash, randomBytes, type Hash } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
-import { bearerToken, readBody, sendJson, type Route } from "./http-io.ts";
+import { bearerToken, discardBody, readBody, sendJson, type Route } from "./http-io.ts";
 import type { FaultBook } from "./faults.ts";
 import type { SimClock } from "./clock.ts";
 import type { TokenStore } from "./token-store.ts";
@@ -241,7 +241,7 @@ export class YouTubeUploads {
   async #put(req: IncomingMessage, res: ServerResponse, uploadId: string): Promise<void> {
     const s = this.#sessions.get(uploadId);
     if (s === undefined) {
-      await readBody(req, Infinity).catch(() => undefined);
+      await discardBody(req);
       return googleError(res, 404, "NOT_FOUND", "Upload session not found", "notFound");
     }
     if (req.method !== "PUT" && req.method !== "POST") return googleError(res, 405, "INVALID_ARGUMENT", "Method not allowed", "badRequest");
@@ -261,7 +261,7 @@ export class YouTubeUploads {
         return this.#incomplete(res, s);
       }
       if (r === null) {
-        await readBody(req, Infinity).catch(() => undefined);
+        await discardBody(req);
         return googleError(res, 400, "INVALID_ARGUMENT", `Failed to parse Content-Range header: ${cr}`, "badContent");
       }
       start = Number(r[1]);
@@ -271,11 +271,11 @@ export class YouTubeUploads {
     }
     if (s.declaredLength === null && total !== null) s.declaredLength = total;
     if (s.complete) {
-      await readBody(req, Infinity).catch(() => undefined);
+      await discardBody(req);
       return this.#finish(res, s);
     }
     if (start > s.received || s.busy) {
-      await readBody(req, Infinity).catch(() => undefined);
+      await discardBody(req);
       return googleError(res, 400, "INVALID_ARGUMENT", `Content-Range starts at ${start} but only ${s.received} bytes were received`, "badContent");
     }
     const interrupt = this.#deps.faults.take("upload-interrupt", () => true);
