@@ -156,6 +156,16 @@ describe("Helix and Twitch OAuth", () => {
     expect(Number(r.headers.get("ratelimit-reset"))).toBeGreaterThan(Date.now() / 1000);
   });
 
+  it("answers late when told to be slow, and fails OAuth on demand", async () => {
+    sim.injectFault({ kind: "slow", path: "/helix/users", delayMs: 300 });
+    const started = performance.now();
+    expect((await helixGet(sim, "users?id=1001", token)).status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    sim.injectFault({ kind: "http-error", path: "/oauth2/token", status: 503 });
+    const r = await request(`${sim.urls.oauth}/token?client_id=${sim.clientId}&client_secret=${sim.clientSecret}&grant_type=client_credentials`, { method: "POST" });
+    expect([r.status, r.json]).toEqual([503, { status: 503, message: "Service Unavailable" }]);
+  });
+
   it("invalidates every token when told they expired", async () => {
     const t = await appToken(sim);
     sim.injectFault({ kind: "expire-tokens", provider: "twitch" });

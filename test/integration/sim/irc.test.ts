@@ -62,6 +62,17 @@ describe("IRC server", () => {
     expect(c.lines.slice(2)).toEqual([wireLine("353 NAMES"), wireLine("366 end of NAMES")]);
   });
 
+  it("parts like Twitch and stops delivering the channel", async () => {
+    const c = track(await RawIrc.ws(sim.urls.ircWs));
+    await anonymous(c, "justinfan77");
+    c.send("JOIN #randers");
+    await c.until((ls) => ls.some((l) => l.includes(" 366 ")));
+    c.send("PART #randers");
+    await c.until((ls) => ls.some((l) => l.includes(" PART ")));
+    expect(c.lines.at(-1)).toBe(":justinfan77!justinfan77@justinfan77.tmi.twitch.tv PART #randers");
+    expect(sim.sendRaw("randers", wireLine("PRIVMSG real capture"))).toBe(0);
+  });
+
   it("answers PING in both forms and NAKs unknown capabilities", async () => {
     const c = track(await RawIrc.ws(sim.urls.ircWs));
     c.send("CAP REQ :twitch.tv/tags twitch.tv/invalid", "PING", "PING :test");
