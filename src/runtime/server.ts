@@ -10,7 +10,8 @@ import { SqlClient } from "effect/sql/SqlClient";
 import type { AppConfig } from "../services/config.ts";
 import { Config } from "../services/config.ts";
 import { databaseLayer } from "../services/database.ts";
-import { Log } from "../services/log.ts";
+import type { Logger as PinoLogger } from "pino";
+import { Log, makePinoLogger } from "../services/log.ts";
 import { Metrics } from "../services/metrics.ts";
 import { migrationsDirectory, migrationsTable, loadSqlMigrations } from "../services/migrations.ts";
 import { healthRoutes } from "./health.ts";
@@ -28,9 +29,9 @@ export interface RunningServer {
 }
 
 /** Every service the server's parts need, built from the configuration. */
-export const serverLayer = (config: AppConfig) =>
+export const serverLayer = (config: AppConfig, logger: PinoLogger = makePinoLogger(config.log)) =>
   Layer.mergeAll(Config.layer(config), Metrics.layer, databaseLayer({ url: config.databaseUrl, dataDir: config.dataDir })).pipe(
-    Layer.provideMerge(Log.layer({ level: config.log.level, format: config.log.format })),
+    Layer.provideMerge(Log.layerFrom(logger)),
   );
 
 const metricsRoute = (metrics: Metrics["Service"]): Route => ({

@@ -1,34 +1,59 @@
 /**
- * Waiting for the operator to stop the process, and making sure it does stop.
+ * Process signals: SIGINT or SIGTERM at any moment, during start-up as much as
+ * while serving, turn into an orderly shutdown of the running program.
  */
-import { Effect } from "effect";
+import { Cause, Effect, Exit } from "effect";
 
-/** Completes with the first SIGINT or SIGTERM; handlers are removed afterwards. */
-export const awaitShutdownSignal: Effect.Effect<NodeJS.Signals> = Effect.callback<NodeJS.Signals>((resume) => {
-  const onSignal = (signal: NodeJS.Signals) => resume(Effect.succeed(signal));
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  return Effect.sync(() => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  });
-});
+export interface RunUntilSignalOptions {
+  /** Longest an orderly shutdown may take before the process gives up and exits 1. */
+  readonly shutdownTimeoutMs: number;
+  /** Where to say what happened (the process log). */
+  readonly report: (message: string) => void;
+}
+
+/** How the program ended: by a signal (after an orderly shutdown), by itself, or by failing. */
+export type RunOutcome =
+  | { readonly _tag: "Signalled"; readonly signal: NodeJS.Signals }
+  | { readonly _tag: "Completed" }
+  | { readonly _tag: "Failed"; readonly error: unknown };
 
 /**
- * Arms a last-resort exit: if an orderly shutdown has not finished after
- * `timeoutMs`, report it and exit with code 1 rather than hang forever. A second
- * signal during shutdown exits at once, as operators expect of Ctrl-C twice.
+ * Runs `program` (which normally never ends) until SIGINT or SIGTERM, then
+ * interrupts it so its scopes close and finalizers run in reverse order. If the
+ * shutdown has not finished after `shutdownTimeoutMs`, reports it and exits 1
+ * rather than hang. A second signal exits at once, as operators expect of Ctrl-C
+ * twice; one within the first second is taken for the same request delivered
+ * twice (a wrapper forwarding the signal to its process group), not impatience.
  */
-export const armShutdownDeadline = (timeoutMs: number, report: (message: string) => void): void => {
-  const timer = setTimeout(() => {
-    report(`shutdown did not finish within ${timeoutMs} ms; exiting with work abandoned`);
-    process.exit(1);
-  }, timeoutMs);
-  timer.unref();
-  const again = (signal: NodeJS.Signals) => {
-    report(`${signal} received again during shutdown; exiting now`);
+export const runUntilSignal = async <E>(program: Effect.Effect<void, E>, options: RunUntilSignalOptions): Promise<RunOutcome> => {
+  const fiber = Effect.runFork(program);
+  let received: { signal: NodeJS.Signals; at: number } | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received === undefined) {
+      received = { signal, at: Date.now() };
+      options.report(`${signal} received: shutting down`);
+      setTimeout(() => {
+        options.report(`shutdown did not finish within ${options.shutdownTimeoutMs} ms; exiting with work abandoned`);
+        process.exit(1);
+      }, options.shutdownTimeoutMs).unref();
+      fiber.interruptUnsafe();
+      return;
+    }
+    if (Date.now() - received.at < 1_000) return;
+    options.report(`${signal} received again during shutdown; exiting now`);
     process.exit(1);
   };
-  process.once("SIGINT", again);
-  process.once("SIGTERM", again);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const exit = await new Promise<Exit.Exit<void, E>>((resolve) => fiber.addObserver(resolve));
+    if (received !== undefined && (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause))) {
+      return { _tag: "Signalled", signal: received.signal };
+    }
+    if (Exit.isSuccess(exit)) return { _tag: "Completed" };
+    return { _tag: "Failed", error: Cause.squash(exit.cause) };
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
 };

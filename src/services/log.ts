@@ -74,14 +74,15 @@ const textStream = (out: NodeJS.WritableStream): NodeJS.WritableStream => {
 /** The process logger, for code outside Effect (HTTP handlers, library callbacks). */
 export class Log extends Context.Service<Log, PinoLogger>()("vod-tender/services/Log") {
   /** Provides `Log` and routes every `Effect.log*` call to it. */
-  static readonly layer = (options: LogOptions) => {
-    const logger = makePinoLogger(options);
-    return Layer.mergeAll(
+  static readonly layer = (options: LogOptions) => Log.layerFrom(makePinoLogger(options));
+
+  /** The same, around a logger the caller already made (and keeps using outside Effect). */
+  static readonly layerFrom = (logger: PinoLogger) =>
+    Layer.mergeAll(
       Layer.succeed(Log, logger),
       Logger.layer([effectLoggerFor(logger)]),
-      Layer.succeed(References.MinimumLogLevel, effectLevelOf(options.level)),
+      Layer.succeed(References.MinimumLogLevel, effectLevelOf(logger.level as LevelWithSilent)),
     );
-  };
 }
 
 const pinoLevelOf: Record<LogLevel.LogLevel, LevelWithSilent> = {
