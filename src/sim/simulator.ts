@@ -281,10 +281,19 @@ export const startSimulator = async (options: SimulatorOptions): Promise<Simulat
   });
   http.keepAliveTimeout = 30_000;
   irc.attach(http);
-  const port = await listen(http, options.port ?? 0, host);
-  const tcpPort = await irc.listenTcp(options.ircTcpPort ?? 0, host);
   const hostInUrl = host.includes(":") ? `[${host}]` : host;
-  base = `http://${hostInUrl}:${port}`;
+  let port: number;
+  let tcpPort: number;
+  try {
+    port = await listen(http, options.port ?? 0, host);
+    base = `http://${hostInUrl}:${port}`;
+    tcpPort = await irc.listenTcp(options.ircTcpPort ?? 0, host);
+  } catch (e) {
+    await irc.close();
+    if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
+    if (ownUploadDir !== null) await rm(ownUploadDir, { recursive: true, force: true });
+    throw e;
+  }
 
   // Live windows and scheduled faults become timed transitions, applied by one ticker.
   const startedAt = clock.now();
@@ -321,10 +330,6 @@ export const startSimulator = async (options: SimulatorOptions): Promise<Simulat
     replays.push(r);
     return { ...r, lines: lines.length };
   };
-  for (const c of scenario.channels) {
-    if (c.chat.replay !== null) await startReplayFile(c.chat.replay.file, { channel: c.login, rate: c.chat.replay.rate, loop: c.chat.replay.loop });
-  }
-
   const vodJson = (v: SimVod) => ({
     id: v.id,
     url: vodUrl(base, v.id),
@@ -463,6 +468,14 @@ export const startSimulator = async (options: SimulatorOptions): Promise<Simulat
       if (ownUploadDir !== null) await rm(ownUploadDir, { recursive: true, force: true });
     },
   };
+  try {
+    for (const c of scenario.channels) {
+      if (c.chat.replay !== null) await startReplayFile(c.chat.replay.file, { channel: c.login, rate: c.chat.replay.rate, loop: c.chat.replay.loop });
+    }
+  } catch (e) {
+    await sim.stop();
+    throw e;
+  }
   return sim;
 };
 
