@@ -1,0 +1,150 @@
+/**
+ * Reading chat: full-text search across channels and VODs (PostgreSQL text
+ * search over the `search` vector, through its GIN index, ranked), and a VOD's
+ * messages by time window. The query text takes web-search syntax: words,
+ * "quoted phrases", `-excluded` words and `or`.
+ */
+import { Effect, Schema } from "effect";
+import { SqlClient } from "effect/sql/SqlClient";
+import type { SqlError } from "effect/sql/SqlError";
+import type { ChatBadge, ChatEmote, ChatKind } from "./chat-message.ts";
+import { type ChatGapRow, chatGapsOfVod } from "./repositories/chat-gaps.ts";
+import { chatRowsOfVod, type StoredChatRow } from "./repositories/chat.ts";
+
+/** What to search for. */
+export interface ChatSearchQuery {
+  /** Web-search syntax; empty lists the newest messages matching the filters. */
+  readonly text: string;
+  /** Channel logins; all when absent or empty. */
+  readonly channels?: ReadonlyArray<string>;
+  /** One user's messages (login). */
+  readonly user?: string;
+  /** One VOD's messages (`vods.id`). */
+  readonly vodId?: number;
+  /** Sent at or after. */
+  readonly from?: Date;
+  /** Sent before. */
+  readonly to?: Date;
+  /** Deleted (moderated) messages are included unless this is false. */
+  readonly includeDeleted?: boolean;
+  /** Page size, 1–500; default 50. */
+  readonly limit?: number;
+  /** Rows to skip; default 0. */
+  readonly offset?: number;
+}
+
+/** One message found. */
+export interface ChatSearchHit {
+  readonly channel: string;
+  readonly vodId: number | null;
+  readonly streamId: string | null;
+  readonly msgId: string;
+  readonly kind: ChatKind;
+  readonly username: string | null;
+  readonly displayName: string | null;
+  readonly message: string | null;
+  readonly systemMessage: string | null;
+  readonly badges: ReadonlyArray<ChatBadge>;
+  readonly emotes: ReadonlyArray<ChatEmote>;
+  readonly at: Date;
+  /** Seconds into the VOD. */
+  readonly relTimestamp: number | null;
+  readonly deletedAt: Date | null;
+  /** Text-search rank (higher is better); 0 without query text. */
+  readonly rank: number;
+}
+
+/** A page of hits. */
+export interface ChatSearchPage {
+  readonly hits: ReadonlyArray<ChatSearchHit>;
+  readonly limit: number;
+  readonly offset: number;
+  /** More hits follow this page. */
+  readonly hasMore: boolean;
+}
+
+/** A search the database cannot run (bad filters). */
+export class ChatSearchError extends Schema.TaggedError<ChatSearchError>()("ChatSearchError", {
+  message: Schema.String,
+}) {}
+
+const hitOf = (r: StoredChatRow & { readonly rank: number }): ChatSearchHit => ({
+  channel: r.channel,
+  vodId: r.vod_id,
+  streamId: r.stream_id,
+  msgId: r.msg_id,
+  kind: r.kind,
+  username: r.username,
+  displayName: r.display_name,
+  message: r.message,
+  systemMessage: r.system_message,
+  badges: r.badges ?? [],
+  emotes: r.emotes ?? [],
+  at: r.abs_timestamp,
+  relTimestamp: r.rel_timestamp,
+  deletedAt: r.deleted_at,
+  rank: r.rank,
+});
+
+/**
+ * Searches chat. With query text, matches are ranked by `ts_rank_cd` (cover
+ * density: phrase and proximity matches first), then newest first; without,
+ * the newest messages matching the filters come first. Pages by offset.
+ */
+export const searchChat = Effect.fn("searchChat")(function* (
+  query: ChatSearchQuery,
+): Effect.fn.Return<ChatSearchPage, ChatSearchError | SqlError, SqlClient> {
+  const sql = yield* SqlClient;
+  const limit = Math.min(500, Math.max(1, Math.floor(query.limit ?? 50)));
+  const offset = Math.max(0, Math.floor(query.offset ?? 0));
+  if (query.from !== undefined && query.to !== undefined && query.from.getTime() > query.to.getTime()) {
+    return yield* new ChatSearchError({ message: "the time range ends before it starts" });
+  }
+  const text = query.text.trim();
+  const conditions = [
+    text === "" ? sql`TRUE` : sql`search @@ websearch_to_tsquery('simple', ${text})`,
+    query.channels !== undefined && query.channels.length > 0
+      ? sql`channel = ANY(${query.channels.map((c) => c.toLowerCase())}::text[])`
+      : sql`TRUE`,
+    query.user !== undefined ? sql`username = ${query.user.toLowerCase()}` : sql`TRUE`,
+    query.vodId !== undefined ? sql`vod_id = ${query.vodId}` : sql`TRUE`,
+    query.from !== undefined ? sql`abs_timestamp >= ${query.from}` : sql`TRUE`,
+    query.to !== undefined ? sql`abs_timestamp < ${query.to}` : sql`TRUE`,
+    query.includeDeleted === false ? sql`deleted_at IS NULL` : sql`TRUE`,
+    sql`kind IN ('PRIVMSG', 'USERNOTICE')`,
+  ];
+  const rank = text === "" ? sql`0::float4` : sql`ts_rank_cd(search, websearch_to_tsquery('simple', ${text}))`;
+  const rows = yield* sql<StoredChatRow & { readonly rank: number }>`
+    SELECT channel, vod_id, stream_id, msg_id, kind, username, display_name, message, system_message, badges, emotes,
+      abs_timestamp, rel_timestamp, deleted_at, ${rank} AS rank
+    FROM chat_messages
+    WHERE ${sql.and(conditions)}
+    ORDER BY rank DESC, abs_timestamp DESC, msg_id
+    LIMIT ${limit + 1} OFFSET ${offset}`;
+  return {
+    hits: rows.slice(0, limit).map(hitOf),
+    limit,
+    offset,
+    hasMore: rows.length > limit,
+  };
+});
+
+/** A VOD's chat in a time window, with the gaps that overlap it. */
+export interface VodChatWindow {
+  readonly messages: ReadonlyArray<StoredChatRow>;
+  readonly gaps: ReadonlyArray<ChatGapRow>;
+}
+
+/**
+ * Messages of one VOD with `fromSeconds <= rel_timestamp < toSeconds`, in
+ * order (deletions included, flagged by `deleted_at`), and the VOD's gaps, so
+ * a reader sees what is missing.
+ */
+export const vodChatWindow = Effect.fn("vodChatWindow")(function* (
+  vodId: number,
+  window?: { readonly fromSeconds?: number; readonly toSeconds?: number; readonly limit?: number },
+): Effect.fn.Return<VodChatWindow, SqlError, SqlClient> {
+  const messages = yield* chatRowsOfVod(vodId, { ...window, kinds: ["PRIVMSG", "USERNOTICE"] });
+  const gaps = yield* chatGapsOfVod(vodId);
+  return { messages, gaps };
+});
