@@ -216,9 +216,14 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
         }
       });
 
+    const attempt = (rows: ReadonlyArray<ChatRow>) => ensurePartitions(rows).pipe(Effect.andThen(insertChatRows(rows, { keepRaw })));
     const insert = (rows: ReadonlyArray<ChatRow>) =>
-      ensurePartitions(rows).pipe(
-        Effect.andThen(insertChatRows(rows, { keepRaw })),
+      attempt(rows).pipe(
+        // A month dropped by retention (or by hand) since it was seen: forget what is known and create it again.
+        Effect.catchIf(
+          (e) => /no partition of relation/i.test(`${e.message} ${String(e.reason.cause)}`),
+          () => Effect.sync(() => knownMonths.clear()).pipe(Effect.andThen(attempt(rows))),
+        ),
         Effect.timeout(insertTimeout),
         Effect.provideService(SqlClient, sql),
       );
