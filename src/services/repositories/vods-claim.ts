@@ -32,7 +32,7 @@ export const CLAIM_LOCK_NAMESPACE = 0x766f6431;
 
 /** How a claimed VOD's processing ended, as far as the queue is concerned. */
 export type ClaimEnd =
-  /** Processed (or waiting for nothing): the VOD leaves the queue or its state was already written by the stages. */
+  /** Processed: the VOD leaves the queue. */
   | { readonly _tag: "Done" }
   /** Failed for now: back in the queue once `retryAt` has passed. */
   | { readonly _tag: "Retry"; readonly retryAt: Date; readonly message: string }
@@ -171,7 +171,10 @@ export class VodClaims extends Context.Service<VodClaims, VodClaimsService>()("v
         const mine = sql`id = ${vodId} AND claim_key = ${key}`;
         switch (end._tag) {
           case "Done":
-            yield* sql`UPDATE vods SET claimed_by = NULL, claim_key = NULL, claimed_at = NULL, updated_at = now() WHERE ${mine}`;
+            yield* sql`
+              UPDATE vods SET claimed_by = NULL, claim_key = NULL, claimed_at = NULL, processed = true,
+                download_state = 'done', processing_error = NULL, next_attempt_at = NULL, updated_at = now()
+              WHERE ${mine}`;
             return;
           case "Retry":
             yield* sql`
