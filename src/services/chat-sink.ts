@@ -28,6 +28,12 @@ export interface ChatSinkOptions {
   readonly journalDirectory: string;
   /** Rows per INSERT; a batch is written as soon as this many wait. Default 1000. */
   readonly batchSize?: number;
+  /**
+   * Batches written at once, default 2 (one database backend each). Rows are
+   * split by channel, so a channel's rows, and the deletions among them, are
+   * always written in the order they came.
+   */
+  readonly writers?: number;
   /** Longest a row waits in memory before its batch is written. Default 250 ms. */
   readonly flushIntervalMs?: number;
   /** Above this many buffered rows `offer` returns false (pressure). Default 20,000. */
@@ -113,6 +119,15 @@ const isUnavailable = (cause: Cause.Cause<unknown>): boolean => {
 const isConnectionText = (error: SqlError): boolean =>
   /connection|terminat|ECONNRE|EPIPE|socket|shutdown|closed/i.test(`${error.message} ${String(error.reason.cause)}`);
 
+/** Rows of the channels one writer owns. */
+interface Lane {
+  buffer: ChatRow[];
+  offered: number;
+  /** Rows taken from `buffer` and now in the database or the journal, in offer order. */
+  durable: number;
+  readonly wake: Latch.Latch;
+}
+
 const monthKey = (ms: number): number => {
   const d = new Date(ms);
   return d.getUTCFullYear() * 12 + d.getUTCMonth();
@@ -136,18 +151,30 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
 
     const journal: ChatJournal = yield* makeChatJournal({ directory: options.journalDirectory });
 
-    let buffer: ChatRow[] = [];
+    const writers = Math.max(1, Math.floor(options.writers ?? 2));
+    // One lane per writer: its buffer, how many rows it was given and how many are safe.
+    const lanes: Lane[] = Array.from({ length: writers }, () => ({ buffer: [], offered: 0, durable: 0, wake: Latch.makeUnsafe(false) }));
+    const laneOfChannel = new Map<string, Lane>();
+    const laneOf = (channel: string): Lane => {
+      let lane = laneOfChannel.get(channel);
+      if (lane === undefined) {
+        let h = 0;
+        for (let i = 0; i < channel.length; i++) h = (Math.imul(h, 31) + channel.charCodeAt(i)) | 0;
+        lane = lanes[Math.abs(h) % writers] as Lane;
+        laneOfChannel.set(channel, lane);
+      }
+      return lane;
+    };
+    let buffered = 0;
     let closed = false;
     let closing = false;
     let urgent = 0;
     let mode: "direct" | "journal" = journal.rows() > 0 ? "journal" : "direct";
     const counters = { offered: 0, stored: 0, duplicates: 0, journaled: 0, rejected: 0, dropped: 0 };
-    let durable = 0; // rows taken from the buffer and now in the database or the journal, in offer order
-    const wake = Latch.makeUnsafe(false);
     const replayWake = Latch.makeUnsafe(mode === "journal");
     const modeLock = yield* Semaphore.make(1);
     let writableWaiters: Array<() => void> = [];
-    let flushWaiters: Array<{ readonly target: number; readonly done: Deferred.Deferred<void> }> = [];
+    let flushWaiters: Array<{ readonly targets: ReadonlyArray<number>; readonly done: Deferred.Deferred<void> }> = [];
     let drainWaiters: Array<Deferred.Deferred<void>> = [];
     const knownMonths = new Set<number>();
 
@@ -155,7 +182,7 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
     updateJournalGauge();
 
     const releaseWritable = () => {
-      if (buffer.length > lowWater || writableWaiters.length === 0) return;
+      if (buffered > lowWater || writableWaiters.length === 0) return;
       const waiters = writableWaiters;
       writableWaiters = [];
       for (const resolve of waiters) resolve();
@@ -165,7 +192,7 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
       if (flushWaiters.length === 0) return;
       const still: typeof flushWaiters = [];
       for (const w of flushWaiters) {
-        if (durable >= w.target) Deferred.doneUnsafe(w.done, Effect.void);
+        if (w.targets.every((target, i) => (lanes[i] as Lane).durable >= target)) Deferred.doneUnsafe(w.done, Effect.void);
         else still.push(w);
       }
       flushWaiters = still;
@@ -182,15 +209,18 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
         counters.dropped++;
         return false;
       }
-      buffer.push(row);
+      const lane = laneOf(row.channel);
+      lane.buffer.push(row);
+      lane.offered++;
+      buffered++;
       counters.offered++;
-      if (buffer.length === 1 || buffer.length >= batchSize) wake.openUnsafe();
-      return buffer.length < highWater;
+      if (lane.buffer.length === 1 || lane.buffer.length >= batchSize) lane.wake.openUnsafe();
+      return buffered < highWater;
     };
 
-    const saturated = () => buffer.length >= highWater;
+    const saturated = () => buffered >= highWater;
     const whenWritable = (): Promise<void> =>
-      buffer.length <= lowWater || closed ? Promise.resolve() : new Promise((resolve) => writableWaiters.push(resolve));
+      buffered <= lowWater || closed ? Promise.resolve() : new Promise((resolve) => writableWaiters.push(resolve));
 
     // Partitions exist for the coming months; rows from other months (history
     // replays, clock skew) get theirs created before the insert, not after it fails.
@@ -285,11 +315,11 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
       Effect.gen(function* () {
         let delay = retryMin;
         for (;;) {
-          const spill = buffer.length > maxBuffered;
+          const spill = buffered > maxBuffered;
           const journaled = yield* modeLock.withPermits(1)(
             Effect.gen(function* () {
               if (mode === "direct" && !spill) return false;
-              if (mode === "direct") yield* Effect.logWarning("chat buffer over its bound; writing to the journal", { buffered: buffer.length });
+              if (mode === "direct") yield* Effect.logWarning("chat buffer over its bound; writing to the journal", { buffered });
               yield* toJournal(rows);
               mode = "journal";
               replayWake.openUnsafe();
@@ -320,36 +350,38 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
         }
       });
 
-    const writer = Effect.gen(function* () {
-      for (;;) {
-        if (buffer.length === 0) {
-          if (closing) return;
-          wake.closeUnsafe();
-          if (buffer.length === 0 && !closing) yield* wake.await;
-          continue;
-        }
-        if (buffer.length < batchSize && !closing && urgent === 0) {
-          const wait = (buffer[0] as ChatRow).receivedAt + flushIntervalMs - Date.now();
-          if (wait > 0) {
-            wake.closeUnsafe();
-            if (buffer.length < batchSize && urgent === 0) yield* Effect.raceFirst(wake.await, Effect.sleep(Duration.millis(wait)));
+    const writer = (lane: Lane) =>
+      Effect.gen(function* () {
+        for (;;) {
+          if (lane.buffer.length === 0) {
+            if (closing) return;
+            lane.wake.closeUnsafe();
+            if (lane.buffer.length === 0 && !closing) yield* lane.wake.await;
             continue;
           }
+          if (lane.buffer.length < batchSize && !closing && urgent === 0) {
+            const wait = (lane.buffer[0] as ChatRow).receivedAt + flushIntervalMs - Date.now();
+            if (wait > 0) {
+              lane.wake.closeUnsafe();
+              if (lane.buffer.length < batchSize && urgent === 0) yield* Effect.raceFirst(lane.wake.await, Effect.sleep(Duration.millis(wait)));
+              continue;
+            }
+          }
+          let batch: ChatRow[];
+          if (lane.buffer.length <= batchSize) {
+            batch = lane.buffer;
+            lane.buffer = [];
+          } else {
+            batch = lane.buffer.slice(0, batchSize);
+            lane.buffer = lane.buffer.slice(batchSize);
+          }
+          buffered -= batch.length;
+          releaseWritable();
+          yield* persist(batch);
+          lane.durable += batch.length;
+          progressed();
         }
-        let batch: ChatRow[];
-        if (buffer.length <= batchSize) {
-          batch = buffer;
-          buffer = [];
-        } else {
-          batch = buffer.slice(0, batchSize);
-          buffer = buffer.slice(batchSize);
-        }
-        releaseWritable();
-        yield* persist(batch);
-        durable += batch.length;
-        progressed();
-      }
-    });
+      });
 
     const replayer = Effect.gen(function* () {
       let delay = retryMin;
@@ -376,7 +408,7 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
       }
     });
 
-    const writerFiber = yield* Effect.forkScoped(writer);
+    const writerFibers = yield* Effect.forEach(lanes, (lane) => Effect.forkScoped(writer(lane)));
     yield* Effect.forkScoped(replayer);
 
     // Runs before the fibers above are interrupted (finalizers run in reverse):
@@ -384,8 +416,8 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
         closing = true;
-        wake.openUnsafe();
-        yield* Fiber.join(writerFiber).pipe(Effect.ignore);
+        for (const lane of lanes) lane.wake.openUnsafe();
+        yield* Effect.forEach(writerFibers, (fiber) => Fiber.join(fiber).pipe(Effect.ignore), { discard: true });
         closed = true;
         const waiters = writableWaiters;
         writableWaiters = [];
@@ -395,12 +427,12 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
     );
 
     const flush = Effect.gen(function* () {
-      const target = counters.offered;
-      if (durable >= target) return;
+      const targets = lanes.map((lane) => lane.offered);
+      if (lanes.every((lane, i) => lane.durable >= (targets[i] as number))) return;
       const done = yield* Deferred.make<void>();
-      flushWaiters.push({ target, done });
+      flushWaiters.push({ targets, done });
       urgent++;
-      wake.openUnsafe();
+      for (const lane of lanes) lane.wake.openUnsafe();
       yield* Deferred.await(done).pipe(Effect.ensuring(Effect.sync(() => urgent--)));
     });
 
@@ -434,6 +466,6 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
       whenWritable,
       flush,
       drain,
-      stats: () => ({ buffered: buffer.length, journalRows: journal.rows(), mode, ...counters }),
+      stats: () => ({ buffered, journalRows: journal.rows(), mode, ...counters }),
     } satisfies ChatSinkService;
   });

