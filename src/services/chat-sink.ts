@@ -9,7 +9,9 @@
  *
  * Memory is bounded: above `highWaterRows` `offer` reports pressure (chat
  * connections then stop reading their sockets until `whenWritable`), and a
- * buffer past `maxBufferedRows` is spilled to the journal.
+ * buffer that stays there (`spillAfterMs`) or grows past `maxBufferedRows` is
+ * spilled to the journal. Rows are split by channel over `writers` lanes, each
+ * with one INSERT in flight, so a channel's rows keep their order.
  */
 import { Cause, Context, Deferred, Duration, Effect, Fiber, Latch, Layer, Option, Result, Semaphore } from "effect";
 import type { Scope } from "effect";
@@ -40,6 +42,12 @@ export interface ChatSinkOptions {
   readonly highWaterRows?: number;
   /** Above this many buffered rows batches go to the journal whatever the database does. Default 100,000. */
   readonly maxBufferedRows?: number;
+  /**
+   * A buffer above its high-water mark this long goes to the journal rather
+   * than keep producers paused: a paused chat socket misses Twitch's PINGs and
+   * is dropped after about ten seconds. Default 5 s.
+   */
+  readonly spillAfterMs?: number;
   /** Store the raw IRC line of each message. Default false. */
   readonly keepRaw?: boolean;
   /** A batch INSERT slower than this counts as the database being away. Default 15 s. */
@@ -143,6 +151,9 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
     const highWater = options.highWaterRows ?? 20_000;
     const lowWater = Math.floor(highWater / 2);
     const maxBuffered = Math.max(options.maxBufferedRows ?? 100_000, highWater);
+    const spillAfterMs = options.spillAfterMs ?? 5_000;
+    // When the buffer last went above its high-water mark; 0 while below.
+    let saturatedSince = 0;
     const keepRaw = options.keepRaw ?? false;
     const insertTimeout = Duration.millis(options.insertTimeoutMs ?? 15_000);
     const retryMin = options.retryMinMs ?? 250;
@@ -182,6 +193,7 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
     updateJournalGauge();
 
     const releaseWritable = () => {
+      if (buffered < highWater) saturatedSince = 0;
       if (buffered > lowWater || writableWaiters.length === 0) return;
       const waiters = writableWaiters;
       writableWaiters = [];
@@ -215,7 +227,9 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
       buffered++;
       counters.offered++;
       if (lane.buffer.length === 1 || lane.buffer.length >= batchSize) lane.wake.openUnsafe();
-      return buffered < highWater;
+      if (buffered < highWater) return true;
+      if (saturatedSince === 0) saturatedSince = Date.now();
+      return false;
     };
 
     const saturated = () => buffered >= highWater;
@@ -315,11 +329,11 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
       Effect.gen(function* () {
         let delay = retryMin;
         for (;;) {
-          const spill = buffered > maxBuffered;
+          const spill = buffered > maxBuffered || (saturatedSince !== 0 && Date.now() - saturatedSince > spillAfterMs);
           const journaled = yield* modeLock.withPermits(1)(
             Effect.gen(function* () {
               if (mode === "direct" && !spill) return false;
-              if (mode === "direct") yield* Effect.logWarning("chat buffer over its bound; writing to the journal", { buffered });
+              if (mode === "direct") yield* Effect.logWarning("chat arrives faster than the database takes it; writing to the journal", { buffered });
               yield* toJournal(rows);
               mode = "journal";
               replayWake.openUnsafe();
