@@ -76,7 +76,8 @@ export const breakerMachine = setup({
     input: {} as BreakerInput,
   },
   actors: {
-    load: unbound<BreakerRestore, { readonly channel: string }>("breaker.load"),
+    /** Reads the stored state; `cooldownMs` is the wait to assume for an open breaker stored without a deadline. */
+    load: unbound<BreakerRestore, { readonly channel: string; readonly cooldownMs: number }>("breaker.load"),
   },
   actions: {
     /** Stores the breaker's state; bound by the actor layer (kv). */
@@ -109,7 +110,7 @@ export const breakerMachine = setup({
     restoring: {
       invoke: {
         src: "load",
-        input: ({ context }) => ({ channel: context.channel }),
+        input: ({ context }) => ({ channel: context.channel, cooldownMs: context.cooldownMs }),
         onDone: [
           {
             guard: ({ event }) => event.output.state === "open",

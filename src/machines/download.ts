@@ -13,6 +13,7 @@
  *
  * The machine ends with a `DownloadOutcome` as its output.
  */
+import type { UploadSettings } from "../services/channel-settings.ts";
 import { assign, setup } from "xstate";
 import type { Backoff } from "./backoff.ts";
 import { backoffDelay } from "./backoff.ts";
@@ -56,8 +57,8 @@ export type DownloadOutcome =
 export interface DownloadInput {
   readonly channel: string;
   readonly job: DownloadJob;
-  /** Upload to YouTube after verifying. */
-  readonly upload: boolean;
+  /** Where and how to upload after verifying; null for no upload. */
+  readonly upload: UploadSettings | null;
   /** Attempts before giving up on retryable failures. */
   readonly maxAttempts: number;
   readonly backoff: Backoff;
@@ -76,10 +77,15 @@ export interface FileStageInput extends StageInput {
   readonly file: DownloadedFile;
 }
 
+/** What the upload stage receives. */
+export interface UploadInput extends FileStageInput {
+  readonly settings: UploadSettings;
+}
+
 export interface DownloadContext {
   readonly channel: string;
   readonly job: DownloadJob;
-  readonly upload: boolean;
+  readonly upload: UploadSettings | null;
   readonly maxAttempts: number;
   readonly backoff: Backoff;
   readonly attempt: number;
@@ -142,7 +148,7 @@ export const downloadMachine = setup({
     /** Sends `PROGRESS` to its parent while it runs. */
     download: unbound<DownloadedFile, StageInput>("download.download"),
     verify: unbound<void, FileStageInput>("download.verify"),
-    upload: unbound<{ readonly url: string }, FileStageInput>("download.upload"),
+    upload: unbound<{ readonly url: string }, UploadInput>("download.upload"),
   },
   actions: {
     recordFailure: assign({ failure: (_, params: { readonly error: unknown }) => (isExpectedFailure(params.error) ? params.error : null) }),
@@ -159,7 +165,7 @@ export const downloadMachine = setup({
     canRetry: ({ context }, params: { readonly error: unknown }) =>
       isRetryableFailure(params.error) && context.attempt < context.maxAttempts,
     handled: (_, params: { readonly error: unknown }) => isExpectedFailure(params.error),
-    uploads: ({ context }) => context.upload,
+    uploads: ({ context }) => context.upload !== null,
   },
   delays: {
     retryDelay: ({ context }) => backoffDelay(context.backoff, context.attempt),
@@ -220,7 +226,11 @@ export const downloadMachine = setup({
     uploading: {
       invoke: {
         src: "upload",
-        input: fileStageInput,
+        input: ({ context }) => {
+          // Unreachable: uploading is only entered when uploads are on.
+          if (context.upload === null) throw new Error("download: uploading without upload settings");
+          return { ...fileStageInput({ context }), settings: context.upload };
+        },
         onDone: { target: "done", actions: assign({ uploadUrl: ({ event }) => event.output.url }) },
         onError: onStageError,
       },

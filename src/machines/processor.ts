@@ -221,7 +221,7 @@ export const processorMachine = setup({
           return {
             channel: context.channel,
             job: context.job,
-            upload: context.settings.upload.enabled,
+            upload: context.settings.upload.enabled ? context.settings.upload : null,
             maxAttempts: context.policy.download.maxAttempts,
             backoff: context.policy.download.backoff,
           };

@@ -17,7 +17,7 @@ const harness = (kv: Map<string, string>, clock: SimulatedClock, threshold = 3) 
   const loadErrors: Array<unknown> = [];
   const machine = breakerMachine.provide({
     actors: {
-      load: fromPromise<BreakerRestore, { readonly channel: string }>(async () => decodeBreaker(kv, clock.now(), COOLDOWN)),
+      load: fromPromise<BreakerRestore, { readonly channel: string; readonly cooldownMs: number }>(async () => decodeBreaker(kv, clock.now(), COOLDOWN)),
     },
     actions: {
       persist: (_args, record) => {
@@ -157,7 +157,7 @@ describe("breaker", () => {
     const loadErrors: Array<unknown> = [];
     const broken = createActor(
       breakerMachine.provide({
-        actors: { load: fromPromise<BreakerRestore, { readonly channel: string }>(() => Promise.reject(new Error("kv unreachable"))) },
+        actors: { load: fromPromise<BreakerRestore, { readonly channel: string; readonly cooldownMs: number }>(() => Promise.reject(new Error("kv unreachable"))) },
         actions: { reportLoadError: (_args, { error }) => void loadErrors.push(error) },
       }),
       { clock, input: { channel: "alice", threshold: 3, cooldownMs: COOLDOWN } },

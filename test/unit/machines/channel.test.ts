@@ -82,7 +82,7 @@ const fixture = (
       processor: processorMachine.provide({
         actors: {
           breaker: breakerMachine.provide({
-            actors: { load: fromPromise<BreakerRestore, { readonly channel: string }>(async () => ({ state: "closed", failures: 0, openRemainingMs: 0 })) },
+            actors: { load: fromPromise<BreakerRestore, { readonly channel: string; readonly cooldownMs: number }>(async () => ({ state: "closed", failures: 0, openRemainingMs: 0 })) },
           }),
           checkTools: fromPromise<ToolStatus, { readonly channel: string }>(async () => tools.shift() ?? { missing: [] }),
           claimNext: lingering("processor"),

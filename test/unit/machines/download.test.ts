@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SimulatedClock, createActor, fromPromise } from "xstate";
-import type { DownloadInput, DownloadOutcome, DownloadedFile, FileStageInput, StageInput } from "../../../src/machines/download.ts";
+import type { DownloadInput, DownloadOutcome, DownloadedFile, FileStageInput, StageInput, UploadInput } from "../../../src/machines/download.ts";
 import { downloadMachine } from "../../../src/machines/download.ts";
 import { failure } from "../../../src/machines/failure.ts";
 import type { Failure } from "../../../src/machines/failure.ts";
@@ -41,7 +41,7 @@ const scripted = (script: {
       prepare: play<void, StageInput>("prepare", script.prepare, undefined),
       download: play<DownloadedFile, StageInput>("download", script.download, file),
       verify: play<void, FileStageInput>("verify", script.verify, undefined),
-      upload: play<{ url: string }, FileStageInput>("upload", script.upload, { url: "https://youtu.be/x" }),
+      upload: play<{ url: string }, UploadInput>("upload", script.upload, { url: "https://youtu.be/x" }),
     },
   });
   return { machine, calls, aborted, file };
@@ -50,7 +50,7 @@ const scripted = (script: {
 const input = (overrides: Partial<DownloadInput> = {}): DownloadInput => ({
   channel: "alice",
   job: { vodId: 1, twitchVodId: "v1", title: "Stream" },
-  upload: true,
+  upload: { enabled: true, privacy: "unlisted", deleteAfterUpload: false },
   maxAttempts: 3,
   backoff: { baseMs: 1_000, maxMs: 60_000 },
   ...overrides,
@@ -75,7 +75,7 @@ describe("download", () => {
 
   it("skips the upload when uploads are off", async () => {
     const { machine, calls } = scripted({});
-    const actor = createActor(machine, { clock: new SimulatedClock(), input: input({ upload: false }) }).start();
+    const actor = createActor(machine, { clock: new SimulatedClock(), input: input({ upload: null }) }).start();
     for (let i = 0; i < 10; i++) await flush();
     expect(calls.map((call) => call.stage)).toEqual(["prepare", "download", "verify"]);
     expect(actor.getSnapshot().output).toMatchObject({ status: "done", uploadUrl: null });

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { SimulatedClock, createActor, setup } from "xstate";
 import type { AnyActorRef } from "xstate";
 import { channelMachine, channelStateOf } from "../../../src/machines/channel.ts";
-import type { SupervisorReport } from "../../../src/machines/supervisor.ts";
-import { supervisorMachine } from "../../../src/machines/supervisor.ts";
+import type { ChannelEnd } from "../../../src/machines/partition.ts";
+import { partitionMachine } from "../../../src/machines/partition.ts";
 import { settle } from "./machine-harness.ts";
 import { quietChannel, quietPolicy, quietSettings } from "./quiet-channel.ts";
 
@@ -11,10 +11,10 @@ const add = (name: string, paused = false) =>
   ({ type: "CHANNEL.ADD", name, settings: quietSettings, paused, firstScanDelayMs: 0 }) as const;
 
 const start = (channel: typeof channelMachine = quietChannel) => {
-  const reports: Array<SupervisorReport> = [];
+  const reports: Array<ChannelEnd> = [];
   const errors: Array<unknown> = [];
   const root = createActor(
-    supervisorMachine.provide({ actors: { channel }, actions: { report: (_args, report) => void reports.push(report) } }),
+    partitionMachine.provide({ actors: { channel }, actions: { report: (_args, report) => void reports.push(report) } }),
     { clock: new SimulatedClock(), input: { policy: quietPolicy } },
   );
   root.subscribe({ error: (error) => errors.push(error) });
@@ -24,7 +24,7 @@ const start = (channel: typeof channelMachine = quietChannel) => {
   return { root, reports, errors, channelRef, stateOf };
 };
 
-describe("supervisor", () => {
+describe("partition", () => {
   it("spawns one channel per name and forwards commands to it", async () => {
     const s = start();
     s.root.send(add("alice"));
@@ -85,7 +85,21 @@ describe("supervisor", () => {
     s.root.stop();
   });
 
-  it("shuts down: every channel stops its children, then the root is done", async () => {
+  it("kills a channel at once when told to", async () => {
+    const s = start();
+    s.root.send(add("alice"));
+    await settle();
+    const alice = s.channelRef("alice")!;
+    s.root.send({ type: "CHANNEL.KILL", name: "alice" });
+    expect(s.channelRef("alice")).toBeUndefined();
+    expect(alice.getSnapshot().status).toBe("stopped");
+    expect(s.reports).toEqual([{ kind: "stopped", channel: "alice" }]);
+    s.root.send({ type: "CHANNEL.KILL", name: "alice" });
+    expect(s.reports).toHaveLength(1);
+    s.root.stop();
+  });
+
+  it("shuts down: every channel stops its children, then the partition is done", async () => {
     const s = start();
     for (const name of ["a", "b", "c"]) s.root.send(add(name));
     await settle();

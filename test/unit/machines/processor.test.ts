@@ -38,7 +38,7 @@ const fixture = (options: { jobs?: Array<DownloadJob>; results?: Array<Downloade
   const machine = processorMachine.provide({
     actors: {
       breaker: breakerMachine.provide({
-        actors: { load: fromPromise<BreakerRestore, { readonly channel: string }>(async () => ({ state: "closed", failures: 0, openRemainingMs: 0 })) },
+        actors: { load: fromPromise<BreakerRestore, { readonly channel: string; readonly cooldownMs: number }>(async () => ({ state: "closed", failures: 0, openRemainingMs: 0 })) },
       }),
       download: downloadMachine.provide({
         actors: {

@@ -25,7 +25,7 @@ export const quietChannel = channelMachine.provide({
     processor: processorMachine.provide({
       actors: {
         breaker: breakerMachine.provide({
-          actors: { load: fromPromise<BreakerRestore, { readonly channel: string }>(async () => ({ state: "closed", failures: 0, openRemainingMs: 0 })) },
+          actors: { load: fromPromise<BreakerRestore, { readonly channel: string; readonly cooldownMs: number }>(async () => ({ state: "closed", failures: 0, openRemainingMs: 0 })) },
         }),
         checkTools: fromPromise<ToolStatus, { readonly channel: string }>(async () => ({ missing: [] })),
         claimNext: fromPromise<DownloadJob | null, { readonly channel: string }>(async () => null),
