@@ -150,8 +150,20 @@ const start = async () => {
 const upsertChannel = (status) => {
   state.channels.set(status.name, status);
   const actors = new Map([["channel", status.state]]);
-  for (const [child, childState] of Object.entries(status.children)) actors.set(child, childState);
-  actors.set("processor.breaker", status.breaker);
+  if (status.tree) {
+    // Paths as transition events name them: "processor", "processor.breaker", ...
+    const walk = (node, prefix) => {
+      for (const child of node.children) {
+        const path = prefix ? `${prefix}.${child.actor}` : child.actor;
+        actors.set(path, child.state);
+        walk(child, path);
+      }
+    };
+    walk(status.tree, "");
+  } else {
+    for (const [child, childState] of Object.entries(status.children)) actors.set(child, childState);
+    if (status.breaker) actors.set("processor.breaker", status.breaker);
+  }
   state.tree.set(status.name, actors);
   scheduleRender(status.name);
 };
@@ -330,8 +342,14 @@ const buildRow = (c) => {
     { dataset: { channel: c.name } },
     h("td", {}, c.name),
     h("td", { class: "muted" }, c.source),
-    h("td", {}, h("span", { class: "state", dataset: { state: c.state } }, c.state), c.lastError ? h("div", { class: "error", title: c.lastError.at }, c.lastError.message) : null),
-    h("td", {}, h("span", { class: "state", dataset: { state: c.breaker } }, c.breaker)),
+    h(
+      "td",
+      {},
+      h("span", { class: "state", dataset: { state: c.state }, title: c.reason ?? "" }, c.state),
+      c.reason ? h("div", { class: "muted" }, c.reason) : null,
+      c.lastError ? h("div", { class: "error", title: c.lastError.at }, c.lastError.message) : null,
+    ),
+    h("td", {}, c.breaker ? h("span", { class: "state", dataset: { state: c.breaker } }, c.breaker) : h("span", { class: "muted" }, "—")),
     h("td", {}, children),
     h("td", {}, download),
     h("td", {}, c.chatRate === null ? h("span", { class: "muted" }, "—") : String(Math.round(c.chatRate))),

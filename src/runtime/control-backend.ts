@@ -44,15 +44,14 @@ export interface ChannelChange {
 
 export interface VodQuery {
   readonly channel?: string;
-  readonly processed?: boolean;
   readonly limit?: number;
   readonly offset?: number;
 }
 
-export interface CatalogRequest {
-  readonly channel: string;
-  readonly max?: number;
-  readonly maxAgeDays?: number;
+/** One page of VODs, newest first, and how many there are in all. */
+export interface VodPage {
+  readonly vods: ReadonlyArray<VodSummary>;
+  readonly total: number;
 }
 
 export interface ChatQuery {
@@ -102,11 +101,11 @@ export interface ControlBackend {
     readonly persisted: () => Effect.Effect<ReadonlyArray<ChannelSpec>, ControlError>;
   };
   readonly vods: {
-    readonly list: (query: VodQuery) => Effect.Effect<ReadonlyArray<VodSummary>, ControlError>;
+    readonly list: (query: VodQuery) => Effect.Effect<VodPage, ControlError>;
     /** Wakes the processors of one channel (or all); returns the channels woken. */
     readonly scan: (channel: string | undefined) => Effect.Effect<ReadonlyArray<string>, ControlError>;
-    /** Runs a catalog pass now; returns how many VODs it found. */
-    readonly catalog: (request: CatalogRequest) => Effect.Effect<number, ControlError>;
+    /** Asks a channel's catalog to scan Helix now (it runs in the background). */
+    readonly catalog: (channel: string) => Effect.Effect<void, ControlError>;
     readonly reprocess: (id: number) => Effect.Effect<VodSummary, ControlError>;
     /** Stops a download in flight; false when the VOD was not downloading. */
     readonly cancel: (id: number) => Effect.Effect<boolean, ControlError>;

@@ -111,9 +111,9 @@ const handlers: { readonly [C in BackendCommand]: Handler<C> } = {
         return { channel };
       }),
     ),
-  "vods.list": (ctx, params) => Effect.map(ctx.backend.vods.list(params), (vods) => ({ vods })),
+  "vods.list": (ctx, params) => ctx.backend.vods.list(params),
   "vods.scan": (ctx, params) => Effect.map(ctx.backend.vods.scan(params.channel), (channels) => ({ channels })),
-  "vods.catalog": (ctx, params) => Effect.map(ctx.backend.vods.catalog(params), (found) => ({ channel: params.channel, found })),
+  "vods.catalog": (ctx, params) => Effect.as(ctx.backend.vods.catalog(params.channel), { channel: params.channel, requested: true as const }),
   "vods.reprocess": (ctx, params) => Effect.map(ctx.backend.vods.reprocess(params.id), (vod) => ({ vod })),
   "vods.cancel": (ctx, params) => Effect.map(ctx.backend.vods.cancel(params.id), (cancelled) => ({ cancelled })),
   "vods.prioritize": (ctx, params) => Effect.map(ctx.backend.vods.prioritize(params.id, params.priority), (vod) => ({ vod })),

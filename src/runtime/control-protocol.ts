@@ -112,6 +112,23 @@ export const DownloadProgress = Schema.Struct({
   percent: Schema.NullOr(Schema.Number),
   bytes: Schema.Number,
   total: Schema.NullOr(Schema.Number),
+  /** queued, preparing, downloading, verifying, uploading, backoff. */
+  state: Schema.optionalKey(Schema.String),
+  title: Schema.optionalKey(Schema.String),
+});
+
+/** One actor of a channel's subtree, for the inspector. */
+export interface ActorNode {
+  readonly actor: string;
+  readonly state: string;
+  readonly children: ReadonlyArray<ActorNode>;
+}
+
+/** Schema of {@link ActorNode} (recursive). */
+export const ActorNode: Schema.Codec<ActorNode> = Schema.Struct({
+  actor: Schema.String,
+  state: Schema.String,
+  children: Schema.Array(Schema.suspend((): Schema.Codec<ActorNode> => ActorNode)),
 });
 
 /** One channel as the runtime sees it now. */
@@ -119,10 +136,12 @@ export const ChannelStatus = Schema.Struct({
   name: Schema.String,
   source: ChannelSource,
   paused: Schema.Boolean,
-  /** State of the channel actor: starting, running, paused, failed, stopping... */
+  /** State of the channel actor: starting, running, degraded, paused, failed, stopping... */
   state: Schema.String,
-  /** Breaker of the channel's processor: closed, open or halfOpen. */
-  breaker: Schema.Literals(["closed", "open", "halfOpen"]),
+  /** Why the channel is failed or degraded, when it is. */
+  reason: Schema.NullOr(Schema.String),
+  /** Breaker of the channel's processor (loading, closed, open, halfOpen, probing); null while the processor does not run. */
+  breaker: Schema.NullOr(Schema.String),
   /** State of each child actor by name (catalog, processor, chat, ...). */
   children: Schema.Record(Schema.String, Schema.String),
   settings: ChannelSettingsSchema,
@@ -132,6 +151,8 @@ export const ChannelStatus = Schema.Struct({
   download: Schema.NullOr(DownloadProgress),
   /** Chat messages per minute over the last minute; null when chat is not recorded. */
   chatRate: Schema.NullOr(Schema.Number),
+  /** The channel actor and everything below it, when the runtime reports it. */
+  tree: Schema.optionalKey(ActorNode),
 });
 export type ChannelStatus = typeof ChannelStatus.Type;
 
@@ -217,11 +238,10 @@ export const commands = {
   "vods.list": {
     params: Schema.Struct({
       channel: Schema.optionalKey(ChannelName),
-      processed: Schema.optionalKey(Schema.Boolean),
       limit: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 500 }))),
       offset: Schema.optionalKey(NonNegativeInt),
     }),
-    result: Schema.Struct({ vods: Schema.Array(VodSummary) }),
+    result: Schema.Struct({ vods: Schema.Array(VodSummary), total: NonNegativeInt }),
     mutates: false,
   },
   "vods.scan": {
@@ -230,8 +250,8 @@ export const commands = {
     mutates: true,
   },
   "vods.catalog": {
-    params: Schema.Struct({ channel: ChannelName, max: Schema.optionalKey(NonNegativeInt), maxAgeDays: Schema.optionalKey(NonNegativeInt) }),
-    result: Schema.Struct({ channel: Schema.String, found: NonNegativeInt }),
+    params: Schema.Struct({ channel: ChannelName }),
+    result: Schema.Struct({ channel: Schema.String, requested: Schema.Literal(true) }),
     mutates: true,
   },
   "vods.reprocess": { params: OneVod, result: Schema.Struct({ vod: VodSummary }), mutates: true },

@@ -34,9 +34,9 @@ Channels
   channels pause NAME | channels resume NAME
   channels update NAME --set KEY=VALUE...   e.g. --set chat=always --set catalog.interval=6h
 VODs
-  vods list [--channel NAME] [--processed true|false] [--limit N] [--offset N]
+  vods list [--channel NAME] [--limit N] [--offset N]
   vods scan [CHANNEL]                   wake the processors now
-  vods catalog CHANNEL [--max N] [--max-age-days N]
+  vods catalog CHANNEL                  scan the channel's Twitch VODs now
   vods reprocess ID | vods cancel ID | vods prioritize ID PRIORITY
 Other
   breaker reset CHANNEL
@@ -153,18 +153,15 @@ export const requestFromArgs = (parsed: Parsed): { command: CommandName | "watch
       break;
     case "vods":
       switch (verb) {
-        case "list": {
-          const processed = flag(parsed, "processed");
-          if (processed !== undefined && processed !== "true" && processed !== "false") throw new UsageError("--processed is true or false");
+        case "list":
           return {
             command: "vods.list",
-            params: { ...opt("channel", flag(parsed, "channel")), ...opt("processed", processed === undefined ? undefined : processed === "true"), ...opt("limit", flagInt(parsed, "limit")), ...opt("offset", flagInt(parsed, "offset")) },
+            params: { ...opt("channel", flag(parsed, "channel")), ...opt("limit", flagInt(parsed, "limit")), ...opt("offset", flagInt(parsed, "offset")) },
           };
-        }
         case "scan":
           return { command: "vods.scan", params: opt("channel", rest[0]) };
         case "catalog":
-          return { command: "vods.catalog", params: { channel: required(rest[0], "channel name"), ...opt("max", flagInt(parsed, "max")), ...opt("maxAgeDays", flagInt(parsed, "max-age-days")) } };
+          return { command: "vods.catalog", params: { channel: required(rest[0], "channel name") } };
         case "reprocess":
         case "cancel":
           return { command: `vods.${verb}`, params: { id: positionalInt(rest[0], "a VOD id") } };
@@ -223,7 +220,7 @@ const channelRows = (channels: ReadonlyArray<ChannelStatus>) =>
       c.name,
       c.source,
       c.state,
-      c.breaker,
+      c.breaker ?? "-",
       Object.entries(c.children)
         .map(([k, v]) => `${k}=${v}`)
         .join(" ") || "-",
@@ -261,15 +258,17 @@ const humanResult = (command: CommandName, result: unknown): string => {
     }
     case "channels.remove":
       return `removed ${String(r["removed"])}`;
-    case "vods.list":
-      return vodRows(r["vods"] as ReadonlyArray<VodSummary>);
+    case "vods.list": {
+      const vods = r["vods"] as ReadonlyArray<VodSummary>;
+      return `${vodRows(vods)}\n(${vods.length} of ${String(r["total"])})`;
+    }
     case "vods.reprocess":
     case "vods.prioritize":
       return vodRows([r["vod"] as VodSummary]);
     case "vods.scan":
       return `woke ${(r["channels"] as ReadonlyArray<string>).length} channel(s)`;
     case "vods.catalog":
-      return `${String(r["channel"])}: ${String(r["found"])} VOD(s) in the catalog`;
+      return `${String(r["channel"])}: catalog scan started`;
     case "vods.cancel":
       return r["cancelled"] ? "download cancelled" : "nothing was downloading";
     case "chat.search":

@@ -113,7 +113,8 @@ export const makeInMemoryControlBackend = (options: { readonly persisted?: Reado
             source: spec.source,
             paused: spec.paused,
             state,
-            breaker: "closed",
+            reason: null,
+            breaker: spec.paused ? null : "closed",
             children: spec.paused ? {} : Object.fromEntries(children.map((child) => [child, "idle"])),
             settings: spec.settings,
             restarts: 0,
@@ -175,14 +176,14 @@ export const makeInMemoryControlBackend = (options: { readonly persisted?: Reado
     },
     vods: {
       list: (query) =>
-        Effect.sync(() =>
-          vodRows
-            .filter((v) => (query.channel === undefined || v.channel === query.channel) && (query.processed === undefined || v.processed === query.processed))
-            .slice(query.offset ?? 0, (query.offset ?? 0) + (query.limit ?? 50)),
-        ),
+        Effect.sync(() => {
+          const matching = vodRows.filter((v) => query.channel === undefined || v.channel === query.channel);
+          return { vods: matching.slice(query.offset ?? 0, (query.offset ?? 0) + (query.limit ?? 50)), total: matching.length };
+        }),
       scan: (channel) =>
         channel === undefined ? Effect.sync(() => [...running.keys()]) : Effect.map(get(channel), (status) => [status.name]),
-      catalog: (request) => Effect.map(get(request.channel), (status) => vodRows.filter((v) => v.channel === status.name).length),
+      catalog: (channel) =>
+        Effect.flatMap(get(channel), () => Effect.sync(() => void calls.push({ method: "catalog", target: channel }))),
       reprocess: (id) => Effect.map(vod(id), (row) => replaceVod({ ...row, processed: false, processingError: null, downloadState: null, progress: null })),
       cancel: (id) => Effect.map(vod(id), (row) => row.downloadState === "downloading"),
       prioritize: (id, priority) => Effect.map(vod(id), (row) => replaceVod({ ...row, priority })),

@@ -240,12 +240,13 @@ describe("VODs, breaker, chat and reload commands", () => {
     );
     backend.chatRows.push({ channel: "vodchan", vodId: 7, msgId: "m1", username: "viewer", displayName: "Viewer", message: "hello Kappa", at: "2024-01-01T00:00:05Z", offsetSeconds: 5 });
 
-    expect((await client.request("vods.list", { channel: "vodchan", processed: false })).vods.map((v) => v.id)).toEqual([8]);
+    expect(await client.request("vods.list", { channel: "vodchan", limit: 1, offset: 1 })).toMatchObject({ vods: [{ id: 8 }], total: 2 });
     expect((await client.request("vods.reprocess", { id: 7 })).vod).toMatchObject({ id: 7, processed: false });
     expect((await client.request("vods.prioritize", { id: 8, priority: 5 })).vod.priority).toBe(5);
     expect(await client.request("vods.cancel", { id: 8 })).toEqual({ cancelled: true });
     expect(await client.request("vods.scan", {})).toEqual({ channels: ["vodchan"] });
-    expect(await client.request("vods.catalog", { channel: "vodchan", max: 10 })).toEqual({ channel: "vodchan", found: 2 });
+    expect(await client.request("vods.catalog", { channel: "vodchan" })).toEqual({ channel: "vodchan", requested: true });
+    expect(backend.calls.filter((c) => c.method === "catalog")).toEqual([{ method: "catalog", target: "vodchan" }]);
     expect(await client.request("breaker.reset", { channel: "vodchan" })).toEqual({ ok: true });
     expect((await client.request("chat.search", { query: "kappa" })).messages.map((m) => m.msgId)).toEqual(["m1"]);
     expect((await errorOf(client.request("vods.reprocess", { id: 99 }))).code).toBe("not_found");
