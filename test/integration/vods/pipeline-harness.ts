@@ -25,12 +25,24 @@ import { createTestDatabase, type TestDatabase } from "../../support/database.ts
 import { testChannelSettings } from "../../support/in-memory-control-backend.ts";
 import { clientLayer } from "./vod-fixtures.ts";
 
+/** The services the pipeline provides. */
+export type PipelineServices =
+  | VodProcessing
+  | DownloadSlots
+  | VodsRepository
+  | VodClaims
+  | KvRepository
+  | Helix
+  | TokensRepository
+  | SqlClient
+  | Metrics
+  | Downloader
+  | Probe
+  | Uploader;
+
 /** Everything a pipeline test runs against. */
 export interface Pipeline {
-  readonly runtime: ManagedRuntime.ManagedRuntime<
-    VodProcessing | DownloadSlots | VodsRepository | VodClaims | KvRepository | Helix | TokensRepository | SqlClient | Metrics,
-    unknown
-  >;
+  readonly runtime: ManagedRuntime.ManagedRuntime<PipelineServices, unknown>;
   readonly metrics: MetricsService;
   readonly dataDir: string;
   readonly database: TestDatabase;
@@ -93,13 +105,13 @@ export const startPipeline = async (
     }),
     DownloadSlots.layer(options.slots ?? 2),
   );
-  const layer = VodProcessing.layer({
+  const processing = VodProcessing.layer({
     dataDir,
     retryCooldownMs: 60_000,
     uploadsConfigured: true,
     ...options.processing,
   }).pipe(Layer.provideMerge(base), Layer.provideMerge(clientLayer(database.url, true)));
-  const runtime = ManagedRuntime.make(layer);
+  const runtime = ManagedRuntime.make(processing);
   await runtime.runPromise(Effect.void);
   return {
     runtime,
