@@ -1,0 +1,179 @@
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Effect } from "effect";
+import { SqlClient } from "effect/sql/SqlClient";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { readChannelsFile, resolveChannels } from "../../../src/services/channels-file.ts";
+import { ControlRequestError } from "../../../src/runtime/control-client.ts";
+import type { ControlClient } from "../../../src/runtime/control-client.ts";
+import type { EventFrame } from "../../../src/runtime/control-protocol.ts";
+import { startControlHarness } from "../../support/control-harness.ts";
+import type { ControlHarness } from "../../support/control-harness.ts";
+import { createTestDatabase } from "../../support/database.ts";
+import type { TestDatabase } from "../../support/database.ts";
+import { testChannelSettings } from "../../support/in-memory-control-backend.ts";
+import { startLiveControlBackend } from "../../support/live-control-backend.ts";
+import type { LiveControlBackend } from "../../support/live-control-backend.ts";
+
+let database: TestDatabase;
+let migrated = false;
+const open: Array<{ close: () => Promise<void> }> = [];
+let dir: string | undefined;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database.drop();
+});
+afterEach(async () => {
+  for (const item of open.splice(0).reverse()) await item.close();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+/** Rows of a query on the test database. */
+const query = <R>(live: LiveControlBackend, text: string) =>
+  live.sql(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient;
+      return (yield* sql.unsafe(text)) as unknown as ReadonlyArray<R>;
+    }),
+  );
+
+/** The runtime with the control plane on top; `file` makes it watch a channels file. */
+const start = async (
+  file?: string,
+  options: { readonly keepChannels?: boolean } = {},
+): Promise<{ live: LiveControlBackend; harness: ControlHarness; client: ControlClient; events: Array<EventFrame> }> => {
+  const live = await startLiveControlBackend(database.url, { migrate: !migrated });
+  migrated = true;
+  open.push(live);
+  // Each test starts from an empty channel table unless it plays a restart.
+  if (options.keepChannels !== true) await query(live, "DELETE FROM channels");
+  const harness = await startControlHarness({
+    backend: live.backend,
+    metrics: live.metrics,
+    ...(file === undefined
+      ? {}
+      : {
+          channelsFile: file,
+          configured: () =>
+            readChannelsFile(file, testChannelSettings).pipe(
+              Effect.map((contents) => ({ channels: resolveChannels([], contents, testChannelSettings), defaults: contents.defaults })),
+            ),
+        }),
+  });
+  open.push(harness);
+  const client = await harness.connect();
+  open.push(client);
+  const events: Array<EventFrame> = [];
+  client.onEvent((frame) => events.push(frame));
+  await client.request("subscribe", {});
+  return { live, harness, client, events };
+};
+
+const waitFor = async <T>(find: () => T | undefined | Promise<T | undefined>, what: string, ms = 15_000): Promise<T> => {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = await find();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+const scrape = async (harness: ControlHarness) => (await fetch(`${harness.url}/metrics`)).text();
+const channelsGauge = (text: string, state: string) => Number(new RegExp(`^vodtender_channels\\{state="${state}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? "NaN");
+
+describe("control plane on the real Supervisor and database", () => {
+  it("adds and removes through the socket, seen in channels.list, /metrics, the channels table and audit_log", async () => {
+    const { live, harness, client, events } = await start();
+    const added = await client.request("channels.add", { name: "LiveOne", settings: { chat: "off" } });
+    expect(added.channel).toMatchObject({ name: "liveone", source: "control", settings: { chat: "off" } });
+    await waitFor(() => events.find((e) => e.event.topic === "transition" && e.event.channel === "liveone" && e.event.actor === "channel" && e.event.to === "running"), "liveone running");
+    const listed = await client.request("channels.list");
+    expect(listed.channels.map((c) => [c.name, c.state])).toEqual([["liveone", "running"]]);
+    expect(listed.channels[0]?.tree?.actor).toBe("channel");
+    await waitFor(async () => (channelsGauge(await scrape(harness), "running") === 1 ? true : undefined), "the running gauge at 1");
+
+    const rows = await query<{ name: string; source: string; settings: { chat: string } }>(live, "SELECT name, source, settings FROM channels");
+    expect(rows.map((r) => [r.name, r.source, r.settings.chat])).toEqual([["liveone", "control", "off"]]);
+
+    await client.request("channels.remove", { name: "liveone" });
+    expect((await client.request("channels.list")).channels).toEqual([]);
+    await waitFor(async () => (channelsGauge(await scrape(harness), "running") === 0 ? true : undefined), "the running gauge at 0");
+    expect(await query(live, "SELECT name FROM channels")).toEqual([]);
+    const audit = await query<{ actor: string; action: string; channel: string; result: string }>(
+      live,
+      "SELECT actor, action, channel, result FROM audit_log WHERE action LIKE 'channels.%' ORDER BY id",
+    );
+    expect(audit.map((a) => [a.action, a.channel, a.result])).toEqual([
+      ["channels.add", "liveone", "ok"],
+      ["channels.remove", "liveone", "ok"],
+    ]);
+    expect(audit[0]?.actor).toBe("test-client from 127.0.0.1");
+    expect((await client.request("channels.remove", { name: "liveone" }).catch((e: ControlRequestError) => e)) as ControlRequestError).toMatchObject({ code: "not_found" });
+  });
+
+  it("streams the transitions of a hot-added channel's actors to a subscriber", async () => {
+    const { client, events } = await start();
+    await client.request("channels.add", { name: "hotlive" });
+    await waitFor(() => events.find((e) => e.event.topic === "transition" && e.event.channel === "hotlive" && e.event.actor === "processor"), "a processor transition");
+    const actors = new Set(events.filter((e) => e.event.channel === "hotlive" && e.event.topic === "transition").map((e) => (e.event.topic === "transition" ? e.event.actor : "")));
+    expect(actors.has("channel")).toBe(true);
+    await client.request("channels.remove", { name: "hotlive" });
+  });
+
+  it("brings a control-added channel back after a restart, paused as it was left", async () => {
+    const first = await start();
+    await first.client.request("channels.add", { name: "survivor" });
+    await first.client.request("channels.pause", { name: "survivor" });
+    for (const item of open.splice(0).reverse()) await item.close();
+
+    const second = await start(undefined, { keepChannels: true });
+    const channels = (await second.client.request("channels.list")).channels;
+    expect(channels.map((c) => [c.name, c.source, c.paused])).toEqual([["survivor", "control", true]]);
+    await second.client.request("channels.remove", { name: "survivor" });
+  });
+
+  it("applies a channels-file edit to the running tree without disturbing untouched channels", async () => {
+    dir = await mkdtemp(join(tmpdir(), "vod-tender-live-reload-"));
+    const file = join(dir, "channels.yaml");
+    await writeFile(file, "channels:\n  - steady\n  - name: tuned\n    chat: auto\n  - leaving\n");
+    const { client, events } = await start(file);
+    await waitFor(
+      async () => {
+        const channels = (await client.request("channels.list")).channels;
+        return channels.every((c) => c.state === "running") ? true : undefined;
+      },
+      "all file channels running",
+    );
+    events.length = 0;
+
+    await writeFile(`${file}.tmp`, "channels:\n  - steady\n  - name: tuned\n    chat: off\n  - arriving\n");
+    await rename(`${file}.tmp`, file);
+    await waitFor(() => events.find((e) => e.event.topic === "transition" && e.event.channel === "arriving" && e.event.actor === "channel" && e.event.to === "running"), "arriving running");
+    const report = await waitFor(() => events.find((e) => e.event.topic === "config"), "the reload report");
+    expect(report.event).toMatchObject({ report: { ok: true, added: ["arriving"], removed: ["leaving"], updated: ["tuned"] } });
+
+    const status = (await client.request("channels.list")).channels;
+    expect(status.map((c) => c.name).sort()).toEqual(["arriving", "steady", "tuned"]);
+    expect(status.find((c) => c.name === "tuned")?.settings.chat).toBe("off");
+    // Untouched: its channel actor did not move, none of its actors was created anew, nothing restarted.
+    const disturbed = events.filter(
+      (e) =>
+        e.event.channel === "steady" &&
+        (e.event.topic === "restart" || e.event.topic === "channel" || (e.event.topic === "transition" && (e.event.actor === "channel" || e.event.from === null))),
+    );
+    expect(disturbed).toEqual([]);
+    expect(events.filter((e) => e.event.topic === "restart")).toEqual([]);
+    // The file's channels are refused to control's remove.
+    const refused = (await client.request("channels.remove", { name: "steady" }).catch((e: ControlRequestError) => e)) as ControlRequestError;
+    expect(refused.code).toBe("forbidden");
+    await writeFile(file, "channels: []\n");
+    await client.request("config.reload");
+    expect((await client.request("channels.list")).channels).toEqual([]);
+  });
+});
