@@ -182,7 +182,7 @@ export const makeLiveControlBackend = Effect.fnUntraced(function* (options: Live
       status,
       add: (spec: ChannelSpec) =>
         Effect.gen(function* () {
-          yield* supervisor.addChannel(spec.name, spec.settings, { paused: spec.paused, source: spec.source }).pipe(
+          const started = yield* supervisor.addChannel(spec.name, spec.settings, { paused: spec.paused, source: spec.source }).pipe(
             Effect.mapError((error) => {
               switch (error._tag) {
                 case "ChannelExists":
@@ -199,7 +199,7 @@ export const makeLiveControlBackend = Effect.fnUntraced(function* (options: Live
             // A control channel that cannot be stored would vanish on restart: do not keep it running.
             Effect.tapError(() => Effect.ignore(supervisor.removeChannel(spec.name))),
           );
-          return yield* status(spec.name);
+          return toProtocolStatus(started, spec.source);
         }),
       remove: (name) =>
         Effect.gen(function* () {

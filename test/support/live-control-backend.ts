@@ -34,7 +34,10 @@ export interface LiveControlBackend {
 }
 
 /** Starts the backend on the database at `url` (already migrated unless `migrate`). */
-export const startLiveControlBackend = async (url: string, options: { readonly migrate?: boolean } = {}): Promise<LiveControlBackend> => {
+export const startLiveControlBackend = async (
+  url: string,
+  options: { readonly migrate?: boolean; readonly supervisor?: Partial<SupervisorOptions> } = {},
+): Promise<LiveControlBackend> => {
   const scope = Effect.runSync(Scope.make());
   const metrics = makeMetrics();
   const database = Layer.effectContext(
@@ -51,7 +54,7 @@ export const startLiveControlBackend = async (url: string, options: { readonly m
       ChatWork.layerIdle,
       BreakerStore.layerMemory,
       Layer.succeed(ToolCheck, ToolCheck.of({ check: Effect.succeed({ missing: [] }) })),
-      Layer.succeed(SupervisorOptions, { ...defaultSupervisorOptions, firstScanSpreadMs: 0, shutdownTimeoutMs: 2_000 }),
+      Layer.succeed(SupervisorOptions, { ...defaultSupervisorOptions, firstScanSpreadMs: 0, shutdownTimeoutMs: 2_000, ...options.supervisor }),
     ]),
     Layer.provideMerge(RuntimeEvents.layer),
   );
