@@ -68,6 +68,8 @@ export const makeSupervisorLogic = (deps: ActorDependencies) => {
   const reportAbandoned = (channel: string, reports: ReadonlyArray<CloseReport | undefined>): void => {
     for (const report of reports) {
       if (report === undefined || report.abandoned === 0) continue;
+      const entry = registry.get(channel);
+      if (entry !== undefined) entry.abandoned += report.abandoned;
       events.emit({
         _tag: "ShutdownAbandoned",
         at: Date.now(),

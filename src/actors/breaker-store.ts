@@ -94,7 +94,7 @@ export class BreakerStore extends Context.Service<
 >()("vod-tender/actors/BreakerStore") {
   /**
    * A store over `kv`. Bind it to the repository with
-   * `Layer.effect(BreakerStore, Effect.map(KvRepository.asEffect(), BreakerStore.fromKv))`.
+   * `Layer.effect(BreakerStore, KvRepository.useSync(BreakerStore.fromKv))`.
    */
   static readonly fromKv = (kv: BreakerKv): BreakerStore["Service"] =>
     BreakerStore.of({

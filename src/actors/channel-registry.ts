@@ -43,6 +43,8 @@ export class ChannelEntry {
   readonly children = new Map<ChildName, ActorScope>();
   /** Times its actor crashed and was started again. */
   crashes = 0;
+  /** Fibers abandoned because a teardown of this channel outlived the shutdown timeout. */
+  abandoned = 0;
   private endedPromise: Promise<void> = Promise.resolve();
   private resolveEnded: () => void = () => {};
 

@@ -20,6 +20,8 @@ import { stateString } from "./inspection.ts";
 export interface ActorNode {
   /** Its name under its parent: "catalog", "breaker", "scan", ... */
   readonly actor: string;
+  /** XState's id of this instance; a restarted actor gets a new one (matches `ActorInspected.sessionId`). */
+  readonly sessionId: string;
   /** Its state (machines), or its status (other actors: "active", ...). */
   readonly state: string;
   readonly children: ReadonlyArray<ActorNode>;
@@ -88,7 +90,7 @@ const nodeOf = (ref: AnyActorRef, name: string): ActorNode => {
   const children = Object.entries(snapshot.children ?? {}).flatMap(([id, child]) =>
     child === undefined ? [] : [nodeOf(child, typeof child.src === "string" ? child.src : id)],
   );
-  return { actor: name, state: "value" in snapshot ? stateString(snapshot.value) : snapshot.status, children };
+  return { actor: name, sessionId: ref.sessionId, state: "value" in snapshot ? stateString(snapshot.value) : snapshot.status, children };
 };
 
 /** The status of `entry`, whose channel actor is `ref` (undefined while it has none, e.g. after a crash). */
@@ -144,6 +146,6 @@ export const channelStatus = (entry: ChannelEntry, ref: AnyActorRef | undefined)
     restarts: CHILD_NAMES.reduce((sum, name) => sum + children[name].restarts, 0),
     recentRestarts: context?.recentRestarts ?? 0,
     lastError: entry.lastError,
-    tree: ref === undefined ? { actor: "channel", state, children: [] } : nodeOf(ref, "channel"),
+    tree: ref === undefined ? { actor: "channel", sessionId: "", state, children: [] } : nodeOf(ref, "channel"),
   };
 };

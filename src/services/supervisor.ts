@@ -122,7 +122,7 @@ export type ChannelRequest = Extract<ChannelCommand, { readonly type: "SCAN" | "
 /** How a removal went. */
 export interface RemoveReport {
   readonly channel: string;
-  /** Fibers abandoned because they outlived the shutdown timeout; 0 for a clean teardown. */
+  /** Fibers abandoned during the removal because they outlived the shutdown timeout; 0 for a clean teardown. */
   readonly abandoned: number;
 }
 
@@ -387,6 +387,7 @@ const makeSupervisor = Effect.gen(function* () {
         yield* ensureOpen;
         const entry = yield* entryOf(name);
         entry.removing = true;
+        entry.abandoned = 0;
         if (channelRef(name) !== undefined) {
           send(name, { type: "STOP" });
           const ended = yield* Effect.promise(() => entry.ended).pipe(Effect.timeoutOption(timeout + STOP_MARGIN_MS));
@@ -394,9 +395,10 @@ const makeSupervisor = Effect.gen(function* () {
         }
         // The channel's stop already released its children; this catches what a kill or a crash left.
         const reports = [...(yield* registry.releaseChildren(name, timeout)), yield* entry.scope.close(timeout)];
+        const abandoned = entry.abandoned + reportAbandoned(name, reports);
         registry.delete(name);
         emitChange(name, "removed", entry.source);
-        return { channel: name, abandoned: reportAbandoned(name, reports) };
+        return { channel: name, abandoned };
       }),
     );
 
