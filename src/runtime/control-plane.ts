@@ -7,6 +7,8 @@
 import { Effect, Semaphore } from "effect";
 import type { Redacted, Scope } from "effect";
 import type { ChannelSettings } from "../services/channel-settings.ts";
+import { readChannelsFile, resolveChannels } from "../services/channels-file.ts";
+import type { AppConfig } from "../services/config.ts";
 import type { ChannelsFileError } from "../services/config-error.ts";
 import { makeChannelReconciler } from "./channel-reconciler.ts";
 import type { ChannelReconciler, ConfiguredChannels, ReloadTrigger } from "./channel-reconciler.ts";
@@ -57,6 +59,23 @@ export interface ControlPlane {
   /** The first reconcile's report (undefined when `reconcileOnStart` is false). */
   readonly startReport: ReloadReport | undefined;
 }
+
+/**
+ * The configured channels of `config`, read afresh on every call: the
+ * environment's channels (fixed for the process) and the channels file as it is
+ * on disk now, resolved as at start (a channel in both is the file's).
+ */
+export const configuredChannelsOf =
+  (config: Pick<AppConfig, "envChannels" | "envChannelDefaults" | "channelsFile">) => (): Effect.Effect<ConfiguredChannels, ChannelsFileError> => {
+    const file = config.channelsFile;
+    if (file === undefined) {
+      return Effect.succeed({ channels: resolveChannels(config.envChannels, undefined, config.envChannelDefaults), defaults: config.envChannelDefaults });
+    }
+    return Effect.map(readChannelsFile(file, config.envChannelDefaults), (contents) => ({
+      channels: resolveChannels(config.envChannels, contents, config.envChannelDefaults),
+      defaults: contents.defaults,
+    }));
+  };
 
 /** Builds the control plane; everything it started stops when the scope closes. */
 export const makeControlPlane = (options: ControlPlaneOptions): Effect.Effect<ControlPlane, never, Scope.Scope> =>

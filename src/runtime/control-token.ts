@@ -120,6 +120,19 @@ export const readClientToken = Effect.fn("readClientToken")(function* (options: 
   return Redacted.make(stored.text);
 });
 
+/**
+ * What to print about the token at start, if anything: a generated token is
+ * shown once (it is the only time it appears outside its file), and a file
+ * that was readable by others is mentioned.
+ */
+export const controlTokenNotice = (resolved: ControlToken): string | undefined => {
+  if (resolved.source === "generated") {
+    return `control token generated and stored in ${resolved.path} (mode 0600); it is shown only now:\n  ${Redacted.value(resolved.token)}\nUse it as CONTROL_TOKEN for vod-tender ctl elsewhere, or open the console with #token=<token>.`;
+  }
+  if (resolved.permissionsFixed) return `${resolved.path} was readable by other users; its permissions are now 0600`;
+  return undefined;
+};
+
 /** Compares a presented token with the expected one in constant time. */
 export const tokenMatches = (expected: Redacted.Redacted<string>, presented: string | undefined): boolean => {
   if (presented === undefined) return false;

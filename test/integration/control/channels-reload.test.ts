@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
-import { readChannelsFile, resolveChannels } from "../../../src/services/channels-file.ts";
+import { configuredChannelsOf } from "../../../src/runtime/control-plane.ts";
 import type { ControlClient } from "../../../src/runtime/control-client.ts";
 import type { EventFrame } from "../../../src/runtime/control-protocol.ts";
 import { startControlHarness } from "../../support/control-harness.ts";
@@ -36,10 +36,7 @@ const start = async (initial: string, envChannels: ReadonlyArray<string> = []) =
   harness = await startControlHarness({
     backend,
     channelsFile: path,
-    configured: () =>
-      readChannelsFile(path, testChannelSettings).pipe(
-        Effect.map((contents) => ({ channels: resolveChannels(envChannels, contents, testChannelSettings), defaults: contents.defaults })),
-      ),
+    configured: configuredChannelsOf({ envChannels, envChannelDefaults: testChannelSettings, channelsFile: path }),
   });
   client = await harness.connect();
   const events: Array<EventFrame> = [];

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Effect } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { readChannelsFile, resolveChannels } from "../../../src/services/channels-file.ts";
+import { configuredChannelsOf } from "../../../src/runtime/control-plane.ts";
 import { ControlRequestError } from "../../../src/runtime/control-client.ts";
 import type { ControlClient } from "../../../src/runtime/control-client.ts";
 import type { EventFrame } from "../../../src/runtime/control-protocol.ts";
@@ -59,10 +59,7 @@ const start = async (
       ? {}
       : {
           channelsFile: file,
-          configured: () =>
-            readChannelsFile(file, testChannelSettings).pipe(
-              Effect.map((contents) => ({ channels: resolveChannels([], contents, testChannelSettings), defaults: contents.defaults })),
-            ),
+          configured: configuredChannelsOf({ envChannels: [], envChannelDefaults: testChannelSettings, channelsFile: file }),
         }),
   });
   open.push(harness);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect, Redacted } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
-import { controlTokenPath, readClientToken, resolveControlToken, tokenMatches } from "../../../src/runtime/control-token.ts";
+import { controlTokenNotice, controlTokenPath, readClientToken, resolveControlToken, tokenMatches } from "../../../src/runtime/control-token.ts";
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -22,9 +22,13 @@ describe("resolveControlToken", () => {
     expect((await readFile(controlTokenPath(dataDir), "utf8")).trim()).toBe(Redacted.value(first.token));
     expect(Redacted.value(first.token)).toMatch(/^vt_[A-Za-z0-9_-]{43}$/);
 
+    expect(controlTokenNotice(first)).toContain(Redacted.value(first.token));
+
     const second = await Effect.runPromise(resolveControlToken({ env: undefined, dataDir }));
     expect(second.source).toBe("file");
     expect(Redacted.value(second.token)).toBe(Redacted.value(first.token));
+    // Printed once: a later start says nothing about it.
+    expect(controlTokenNotice(second)).toBeUndefined();
   });
 
   it("prefers CONTROL_TOKEN and writes nothing", async () => {
