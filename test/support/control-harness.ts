@@ -45,6 +45,8 @@ export interface ControlHarnessOptions {
   readonly limits?: Partial<ControlLimits>;
   readonly reconcileOnStart?: boolean;
   readonly metrics?: MetricsService;
+  /** Reload on SIGHUP sent to this process (off by default). */
+  readonly sighup?: boolean;
 }
 
 /** Starts the harness; `close()` shuts everything down. */
@@ -69,7 +71,7 @@ export const startControlHarness = async (options: ControlHarnessOptions): Promi
       configured: options.configured ?? (() => Effect.succeed({ channels: [], defaults })),
       initialDefaults: defaults,
       channelsFile: options.channelsFile,
-      sighup: false,
+      sighup: options.sighup ?? false,
       watchDebounceMs: 50,
       metrics,
       ...(options.limits === undefined ? {} : { limits: options.limits }),

@@ -107,6 +107,27 @@ describe("channels file hot reload", () => {
     expect(await names(backend)).toEqual(["alpha", "echo"]);
   });
 
+  it("reloads on SIGHUP", async () => {
+    const backend = makeInMemoryControlBackend();
+    let channels = ["alpha"];
+    harness = await startControlHarness({
+      backend,
+      sighup: true,
+      configured: () =>
+        Effect.sync(() => ({ channels: channels.map((name) => ({ name, source: "env" as const, paused: false, settings: testChannelSettings })), defaults: testChannelSettings })),
+    });
+    client = await harness.connect();
+    const events: Array<EventFrame> = [];
+    client.onEvent((frame) => events.push(frame));
+    await client.request("subscribe", { topics: ["config"] });
+    channels = ["alpha", "bravo"];
+    process.kill(process.pid, "SIGHUP");
+    const reload = await waitFor(() => events.find((e) => e.event.topic === "config"), "the SIGHUP reload");
+    expect(reload.event).toMatchObject({ trigger: "sighup", report: { ok: true, added: ["bravo"] } });
+    expect(await names(backend)).toEqual(["alpha", "bravo"]);
+    expect(backend.auditLog.at(-1)).toMatchObject({ actor: "SIGHUP", action: "config.reload" });
+  });
+
   it("leaves a control-added channel alone when the file changes", async () => {
     const { path, backend, client, events } = await start("channels:\n  - alpha\n");
     await client.request("channels.add", { name: "viacontrol" });
