@@ -50,6 +50,13 @@ export interface ChatConnectionsOptions {
   readonly idleCloseMs?: number;
   /** When given, sockets stop being read while it is saturated (backpressure down to Twitch's TCP window). */
   readonly flowControl?: ChatFlowControl;
+  /**
+   * Longest a socket stays paused; it is read again after this even if the
+   * sink is still saturated (the sink then spills to its journal). Twitch's
+   * PONG waits behind the unread chat, and tmi.js drops the connection when it
+   * is 10 s late. Default 2 s.
+   */
+  readonly maxPauseMs?: number;
   /** Where tmi.js's own log lines go; dropped when absent. */
   readonly log?: (level: "info" | "warn" | "error", message: string) => void;
 }
@@ -151,6 +158,8 @@ interface Connection {
   reconnectRequested: boolean;
   reconnects: number;
   paused: boolean;
+  /** Read on although the sink is saturated: it was paused for `maxPauseMs` already. */
+  overrun: boolean;
   idleTimer: NodeJS.Timeout | undefined;
 }
 
@@ -179,6 +188,7 @@ const makeChatPool = (options: ChatConnectionsOptions) => {
   const { server, port, secure } = parseUrl(options.url);
   const log = options.log ?? (() => {});
   const flow = options.flowControl;
+  const maxPauseMs = options.maxPauseMs ?? 2_000;
 
   const listeners = new Map<string, ChatChannelListener>();
   const owner = new Map<string, Connection>();
@@ -246,14 +256,25 @@ const makeChatPool = (options: ChatConnectionsOptions) => {
   };
 
   const maybePause = (conn: Connection) => {
-    if (flow === undefined || conn.paused || !flow.saturated()) return;
+    if (flow === undefined || conn.paused || conn.overrun || !flow.saturated()) return;
     const ws = conn.internals.ws;
     if (ws === null) return;
     conn.paused = true;
     ws.pause();
-    void flow.whenWritable().then(() => {
+    const resume = () => {
+      if (!conn.paused) return;
       conn.paused = false;
       conn.internals.ws?.resume();
+    };
+    // Paused too long: read on (the sink spills to its journal) until it has room again.
+    const timer = setTimeout(() => {
+      conn.overrun = true;
+      resume();
+    }, maxPauseMs);
+    void flow.whenWritable().then(() => {
+      clearTimeout(timer);
+      conn.overrun = false;
+      resume();
     });
   };
 
@@ -299,6 +320,7 @@ const makeChatPool = (options: ChatConnectionsOptions) => {
       reconnectRequested: false,
       reconnects: 0,
       paused: false,
+      overrun: false,
       idleTimer: undefined,
     };
     // tmi.js picks the runtime's global WebSocket, which cannot pause reading;

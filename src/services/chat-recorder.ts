@@ -29,7 +29,7 @@ import {
   loadChatCoverage,
   openChatGap,
   openChatGapsOf,
-  saveChatCoverage,
+  saveChatCoverages,
 } from "./repositories/chat-gaps.ts";
 import { attributeChatToVod } from "./repositories/chat.ts";
 
@@ -74,7 +74,10 @@ export interface ChannelRecording {
 
 /** Options of the recorder. */
 export interface ChatRecorderOptions {
-  /** How often the recorded-until mark of a live stream is saved (bounds a restart gap's precision). Default 5 s. */
+  /**
+   * How often the recorded-until marks of live streams are saved, all channels
+   * in one statement (bounds a restart gap's precision). Default 5 s.
+   */
   readonly heartbeatMs?: number;
   /** A gap shorter than this at a stream's start is not stored. Default 1 s. */
   readonly gapToleranceMs?: number;
@@ -105,7 +108,6 @@ type Work =
   | { readonly _tag: "Joined"; readonly at: number }
   | { readonly _tag: "Left"; readonly at: number; readonly reason: ChatLeaveReason }
   | { readonly _tag: "Attach"; readonly target: RecordingTarget | null; readonly at: number }
-  | { readonly _tag: "Heartbeat" }
   | { readonly _tag: "Mark"; readonly done: Deferred.Deferred<void> };
 
 interface OpenGap {
@@ -114,8 +116,10 @@ interface OpenGap {
   readonly reason: ChatGapReason;
 }
 
-/** Builds the recorder. */
-export const makeChatRecorder = (options: ChatRecorderOptions): Effect.Effect<ChatRecorderService, never, ChatConnections | ChatSink | SqlClient> =>
+/** Builds the recorder; its periodic coverage writer lives in the current scope. */
+export const makeChatRecorder = (
+  options: ChatRecorderOptions,
+): Effect.Effect<ChatRecorderService, never, ChatConnections | ChatSink | SqlClient | Scope.Scope> =>
   Effect.gen(function* () {
     const connections = yield* ChatConnections;
     const sink = yield* ChatSink;
@@ -123,6 +127,9 @@ export const makeChatRecorder = (options: ChatRecorderOptions): Effect.Effect<Ch
     const metrics = Option.getOrUndefined(yield* Effect.serviceOption(Metrics));
     const heartbeat = Duration.millis(options.heartbeatMs ?? 5_000);
     const tolerance = options.gapToleranceMs ?? 1_000;
+    // Coverage marks are collected here and written together, not one query per channel.
+    const pendingCoverage = new Map<string, ChatCoverage>();
+    const heartbeats = new Set<() => void>();
 
     // Bookkeeping writes must land: retried until the database takes them.
     const write = <A>(effect: Effect.Effect<A, SqlError, SqlClient>): Effect.Effect<A> =>
@@ -176,9 +183,9 @@ export const makeChatRecorder = (options: ChatRecorderOptions): Effect.Effect<Ch
           });
 
         const saveCoverage = (t: RecordingTarget, at: number) =>
-          Effect.gen(function* () {
+          Effect.sync(() => {
             coverage = { streamId: t.streamId, at: new Date(at) };
-            yield* write(saveChatCoverage(channel, coverage));
+            pendingCoverage.set(channel, coverage);
           });
 
         // The window before this stream's chat started flowing to us.
@@ -245,10 +252,6 @@ export const makeChatRecorder = (options: ChatRecorderOptions): Effect.Effect<Ch
                 if (next !== null && (previous === null || previous.streamId !== next.streamId)) yield* startGap(next, item.at);
                 return;
               }
-              case "Heartbeat": {
-                if (joined && attached !== null) yield* saveCoverage(attached, Date.now());
-                return;
-              }
               case "Mark":
                 yield* Deferred.succeed(item.done, undefined);
                 return;
@@ -262,7 +265,11 @@ export const makeChatRecorder = (options: ChatRecorderOptions): Effect.Effect<Ch
           for (;;) yield* step(yield* Queue.take(work));
         });
         yield* Effect.forkScoped(worker);
-        yield* Effect.forkScoped(Effect.forever(Effect.sleep(heartbeat).pipe(Effect.andThen(Effect.sync(() => enqueue({ _tag: "Heartbeat" }))))));
+        const beat = () => {
+          if (joined && attached !== null) pendingCoverage.set(channel, (coverage = { streamId: attached.streamId, at: new Date() }));
+        };
+        heartbeats.add(beat);
+        yield* Effect.addFinalizer(() => Effect.sync(() => heartbeats.delete(beat)));
 
         const settled = Effect.gen(function* () {
           const done = yield* Deferred.make<void>();
@@ -315,6 +322,23 @@ export const makeChatRecorder = (options: ChatRecorderOptions): Effect.Effect<Ch
           settled,
         } satisfies ChannelRecording;
       });
+
+    const flushCoverage = Effect.suspend(() => {
+      if (pendingCoverage.size === 0) return Effect.void;
+      const entries = [...pendingCoverage].map(([channel, coverage]) => ({ channel, coverage }));
+      pendingCoverage.clear();
+      return write(saveChatCoverages(entries));
+    });
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.sleep(heartbeat).pipe(
+          Effect.andThen(Effect.sync(() => heartbeats.forEach((beat) => beat()))),
+          Effect.andThen(flushCoverage),
+        ),
+      ),
+    );
+    // The last marks (recordings stopped at shutdown) are written before the recorder goes.
+    yield* Effect.addFinalizer(() => flushCoverage);
 
     const beginStream: ChatRecorderService["beginStream"] = (channel, stream) =>
       openStreamVod(channel.toLowerCase(), stream).pipe(Effect.provideService(SqlClient, sql));

@@ -193,8 +193,9 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
     updateJournalGauge();
 
     const releaseWritable = () => {
-      if (buffered < highWater) saturatedSince = 0;
-      if (buffered > lowWater || writableWaiters.length === 0) return;
+      if (buffered > lowWater) return;
+      saturatedSince = 0;
+      if (writableWaiters.length === 0) return;
       const waiters = writableWaiters;
       writableWaiters = [];
       for (const resolve of waiters) resolve();
@@ -401,7 +402,20 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
       let delay = retryMin;
       for (;;) {
         yield* replayWake.await;
-        const replayed = yield* journal.replay((rows) => store(rows), batchSize).pipe(Effect.result);
+        // Journal order is each channel's order; a chunk split by lane keeps it, and both lanes write at once.
+        const replayed = yield* journal
+          .replay(
+            (rows) =>
+              writers === 1
+                ? store(rows)
+                : Effect.forEach(
+                    lanes.map((lane) => rows.filter((row) => laneOf(row.channel) === lane)).filter((part) => part.length > 0),
+                    store,
+                    { concurrency: writers, discard: true },
+                  ),
+            batchSize * writers,
+          )
+          .pipe(Effect.result);
         updateJournalGauge();
         if (Result.isFailure(replayed)) {
           yield* Effect.sleep(Duration.millis(delay));

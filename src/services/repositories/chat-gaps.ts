@@ -176,3 +176,17 @@ export const openChatGapsOf = Effect.fn("openChatGapsOf")(function* (
   return yield* sql<ChatGapRow>`
     SELECT ${sql.literal(columns)} FROM chat_gaps WHERE channel = ${channel} AND ended_at IS NULL ORDER BY started_at, id`;
 });
+
+/** Saves many channels' coverage in one statement (the recorder's periodic mark). */
+export const saveChatCoverages = Effect.fn("saveChatCoverages")(function* (
+  entries: ReadonlyArray<{ readonly channel: string; readonly coverage: ChatCoverage }>,
+): Effect.fn.Return<void, SqlError, SqlClient> {
+  if (entries.length === 0) return;
+  const sql = yield* SqlClient;
+  const channels = entries.map((e) => e.channel);
+  const values = entries.map((e) => JSON.stringify({ streamId: e.coverage.streamId, at: e.coverage.at.toISOString() }));
+  yield* sql`
+    INSERT INTO kv (channel, key, value, updated_at)
+    SELECT c, ${coverageKey}, v, now() FROM unnest(${channels}::text[], ${values}::text[]) AS t(c, v)
+    ON CONFLICT (channel, key) DO UPDATE SET value = excluded.value, updated_at = now()`;
+});

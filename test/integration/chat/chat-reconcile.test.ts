@@ -8,7 +8,7 @@ import { reconcilePending, reconcileStream } from "../../../src/services/chat-re
 import { ChatSink } from "../../../src/services/chat-sink.ts";
 import type { Simulator } from "../../../src/sim/simulator.ts";
 import { chatStack, cleanUp, database, simulatorWith, tempDir } from "./chat-harness.ts";
-import { eventually } from "./eventually.ts";
+import { eventually, eventuallyEffect } from "./eventually.ts";
 
 afterEach(cleanUp);
 
@@ -27,6 +27,13 @@ const recordStream = (sim: Simulator, channel: string, ms: number) =>
     yield* recording.attach(null);
     yield* recording.settled;
     yield* (yield* ChatSink).flush;
+    // Chat that arrived between going live and the attach is attributed to the stream in the background.
+    const sql = yield* SqlClient;
+    yield* eventuallyEffect(
+      Effect.map(sql<{ n: number }>`SELECT count(*)::int AS n FROM chat_messages WHERE channel = ${channel} AND vod_id IS NULL`, (r) => r[0]?.n === 0),
+      10_000,
+      "chat attributed to the stream",
+    );
     return { target, recording };
   }).pipe(Effect.scoped);
 
