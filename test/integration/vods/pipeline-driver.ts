@@ -20,6 +20,8 @@ export interface DriverRun {
   readonly outcome: DownloadOutcome;
   readonly progress: Array<DownloadProgress>;
   readonly stages: Array<string>;
+  /** When each stage was entered (ms since the epoch), in order. */
+  readonly stageTimes: Array<number>;
 }
 
 type Runtime = ManagedRuntime.ManagedRuntime<VodProcessing | DownloadSlots, unknown>;
@@ -54,6 +56,7 @@ export const runClaimed = async (
 ): Promise<DriverRun> => {
   const progress: Array<DownloadProgress> = [];
   const stages: Array<string> = [];
+  const stageTimes: Array<number> = [];
   const machine = downloadMachine.provide({
     actors: {
       // Holds the slot for as long as the machine runs; stopping the machine aborts it and frees the slot.
@@ -108,6 +111,7 @@ export const runClaimed = async (
       const stage = typeof snapshot.value === "string" ? snapshot.value : JSON.stringify(snapshot.value);
       if (stages[stages.length - 1] !== stage) {
         stages.push(stage);
+        stageTimes.push(Date.now());
         options.onStage?.(stage, () => actor.send({ type: "CANCEL" }));
       }
     },
@@ -123,7 +127,7 @@ export const runClaimed = async (
       ),
     ),
   );
-  return { vodId: claimed.job.vodId, outcome, progress, stages };
+  return { vodId: claimed.job.vodId, outcome, progress, stages, stageTimes };
 };
 
 /** Processes a channel's queue until it is empty; returns every run. */

@@ -48,6 +48,8 @@ export interface Pipeline {
   readonly database: TestDatabase;
   /** Every Helix exchange the client reported. */
   readonly helixRequests: Array<HelixRequestInfo>;
+  /** Progress writes to `vods`, per VOD row id. */
+  readonly progressWrites: Map<number, number>;
   readonly close: () => Promise<void>;
 }
 
@@ -76,8 +78,23 @@ export const startPipeline = async (
   const dataDir = options.reuse?.dataDir ?? (await mkdtemp(join(tmpdir(), "vt-pipeline-")));
   const metrics = makeMetrics();
   const helixRequests: Array<HelixRequestInfo> = [];
+  const progressWrites = new Map<number, number>();
+  // The real repository, with its progress writes counted.
+  const vods = Layer.effect(
+    VodsRepository,
+    Effect.map(Effect.service(VodsRepository), (real) =>
+      VodsRepository.of({
+        ...real,
+        writeProgress: (id, progress) =>
+          Effect.andThen(
+            Effect.sync(() => progressWrites.set(id, (progressWrites.get(id) ?? 0) + 1)),
+            real.writeProgress(id, progress),
+          ),
+      }),
+    ),
+  ).pipe(Layer.provide(VodsRepository.layer));
   const base = Layer.mergeAll(
-    VodsRepository.layer,
+    vods,
     VodClaims.layer,
     KvRepository.layer,
     TokensRepository.layer(testEncryptionKey),
@@ -119,6 +136,7 @@ export const startPipeline = async (
     dataDir,
     database,
     helixRequests,
+    progressWrites,
     close: async () => {
       await runtime.dispose();
       if (options.reuse !== undefined) return;

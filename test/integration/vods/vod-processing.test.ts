@@ -162,7 +162,6 @@ describe("VOD processing against the simulator", () => {
         }, 100);
       },
     });
-    sim.clearFaults();
     expect(first[0]?.outcome.status).toBe("canceled");
     const canceled = await row(first[0]!.vodId);
     expect(canceled?.downloadState).toBe("canceled");
@@ -174,8 +173,16 @@ describe("VOD processing against the simulator", () => {
 
     await run(Effect.flatMap(Effect.service(VodsRepository), (vods) => vods.reprocess(first[0]!.vodId)));
     const before = (await pipeline.metrics.downloadBytes.get()).values.find((v) => v.labels["channel"] === "resumer")?.value ?? 0;
+    const writesBefore = pipeline.progressWrites.get(first[0]!.vodId) ?? 0;
     const second = await drainChannel(pipeline.runtime, "resumer", settingsWith());
     expect(second[0]?.outcome.status).toBe("done");
+    // Every update reached the listener; the database got at most one a second.
+    const seconds = (second[0]!.stageTimes[3]! - second[0]!.stageTimes[2]!) / 1000;
+    const writes = (pipeline.progressWrites.get(first[0]!.vodId) ?? 0) - writesBefore;
+    expect(second[0]!.progress.length).toBeGreaterThan(writes);
+    expect(writes).toBeGreaterThanOrEqual(1);
+    expect(writes).toBeLessThanOrEqual(Math.floor(seconds) + 1);
+    sim.clearFaults();
     const vod = await expectVerified(second[0]!.vodId, "resumer", 40);
     const after = (await pipeline.metrics.downloadBytes.get()).values.find((v) => v.labels["channel"] === "resumer")?.value ?? 0;
     // The second run fetched what the first had not.
