@@ -5,9 +5,10 @@
  * and, for a console that wants the raw stream, `ActorInspected` events —
  * the same stream the XState inspector gets.
  *
- * Both are built only while someone listens to the bus: ten thousand idle
- * channels cost nothing here. Observers are called inside XState's own
- * processing, so nothing here may throw.
+ * Transitions are built only while someone listens to the bus, and the raw
+ * events only while someone demanded them: ten thousand idle channels cost
+ * nothing here. Observers are called inside XState's own processing, so
+ * nothing here may throw.
  */
 import type { InspectionEvent, Observer } from "xstate";
 import { channelStateOf } from "../machines/channel.ts";
@@ -83,6 +84,8 @@ export const inspectionObserver = (events: RuntimeEvents["Service"]): Observer<I
 
   const observe = (event: InspectionEvent): void => {
     if (!events.listening()) return;
+    const raw = events.inspecting();
+    if (!raw && event.type !== "@xstate.snapshot") return;
     const ref = event.actorRef as unknown as TreeRef;
     const path = pathOf(ref);
     const at = Date.now();
@@ -90,8 +93,8 @@ export const inspectionObserver = (events: RuntimeEvents["Service"]): Observer<I
       case "@xstate.snapshot": {
         const machine = machineValue(event.snapshot);
         const status = statusOf(event.snapshot);
-        // A machine that ended keeps its last value; report how it ended instead.
-        const state = machine === undefined ? null : status === "active" ? reportedState(path, machine.value) : status;
+        // A machine that reached a final state reports it; one that was stopped or errored reports that.
+        const state = machine === undefined ? null : status === "active" || status === "done" ? reportedState(path, machine.value) : status;
         if (state !== null) {
           const previous = lastState.get(ref) ?? null;
           if (previous !== state) {
@@ -99,6 +102,7 @@ export const inspectionObserver = (events: RuntimeEvents["Service"]): Observer<I
             events.emit({ _tag: "ActorTransition", at, channel: path.channel, actor: path.actor, from: previous, to: state, cause: event.event.type });
           }
         }
+        if (!raw) return;
         events.emit({
           _tag: "ActorInspected",
           at,

@@ -16,6 +16,11 @@
  *
  * While it runs, the effect can send events to the machine that invoked it
  * (`notify`): progress, "connected", live/offline.
+ *
+ * Results and notifications reach XState in a microtask, never synchronously
+ * from inside the fiber: work that completes at once would otherwise run its
+ * machine's next steps nested inside whatever actor is mid-transition (deep
+ * recursion, and events to that actor held until the whole chain returns).
  */
 import { Cause, Exit } from "effect";
 import type { Effect, Scope } from "effect";
@@ -89,18 +94,19 @@ export const fromWork = <Output, Input extends { readonly channel: string }>(
       const input = snapshot.input as Input;
       const actorScope = owner(input);
       if (actorScope === undefined || actorScope.closed) {
-        self.send({ type: WORK_FAILED, error: failure("crash", "the actor that owns this work is gone") });
+        queueMicrotask(() => self.send({ type: WORK_FAILED, error: failure("crash", "the actor that owns this work is gone") }));
         return;
       }
-      const notify: Notify = (event) => self._parent?.send(event);
-      const settle = (exit: Exit.Exit<Output, WorkError>): void => {
-        if (self.getSnapshot().status !== "active") return;
-        if (Exit.isSuccess(exit)) {
-          if (mode === "task") self.send({ type: WORK_DONE, output: exit.value });
-        } else {
-          self.send({ type: WORK_FAILED, error: failureOfCause(exit.cause) });
-        }
-      };
+      const notify: Notify = (event) => queueMicrotask(() => self._parent?.send(event));
+      const settle = (exit: Exit.Exit<Output, WorkError>): void =>
+        queueMicrotask(() => {
+          if (self.getSnapshot().status !== "active") return;
+          if (Exit.isSuccess(exit)) {
+            if (mode === "task") self.send({ type: WORK_DONE, output: exit.value });
+          } else {
+            self.send({ type: WORK_FAILED, error: failureOfCause(exit.cause) });
+          }
+        });
       if (mode === "task") {
         const fiber = actorScope.run(run(input, notify));
         running.set(self, { stop: () => fiber.interruptUnsafe() });

@@ -119,7 +119,9 @@ export interface ConfigReloaded extends EventBase {
 
 /**
  * One XState inspection event, reduced to what a console can show: the same
- * stream the XState inspector sees. Only produced while someone listens.
+ * stream the XState inspector sees. Only produced while someone asked for it
+ * (`demandInspection`): there is one per actor event, far more than anything
+ * else on the bus.
  */
 export interface ActorInspected extends EventBase {
   readonly _tag: "ActorInspected";
@@ -161,8 +163,12 @@ export class RuntimeEvents extends Context.Service<
     readonly publish: (event: RuntimeEvent) => Effect.Effect<void>;
     /** Publishes from synchronous code (XState actions, observers); never blocks, never throws. */
     readonly emit: (event: RuntimeEvent) => void;
-    /** Whether anyone listens; producers skip building costly events (inspection) when nobody does. */
+    /** Whether anyone listens; producers skip building events nobody would read. */
     readonly listening: () => boolean;
+    /** Whether `ActorInspected` events are wanted (see `demandInspection`). */
+    readonly inspecting: () => boolean;
+    /** Asks for `ActorInspected` events for the life of the scope (a console showing the raw actor stream). */
+    readonly demandInspection: Effect.Effect<void, never, Scope.Scope>;
     /** Every event published from the moment the stream is run. */
     readonly stream: Stream.Stream<RuntimeEvent>;
     /** A subscription for the life of the scope. */
@@ -172,7 +178,7 @@ export class RuntimeEvents extends Context.Service<
     /**
      * Calls `onChange` whenever `listening()` flips (and once now), so costly
      * producers can attach only while someone listens; returns the function
-     * that stops it.
+     * that stops it. Demanding inspection counts as listening.
      */
     readonly watchListening: (onChange: (listening: boolean) => void) => () => void;
   }
@@ -185,8 +191,9 @@ export class RuntimeEvents extends Context.Service<
       const listeners = new Set<RuntimeEventListener>();
       const watchers = new Set<(listening: boolean) => void>();
       let subscribers = 0;
+      let inspectionDemands = 0;
       let wasListening = false;
-      const listening = (): boolean => subscribers > 0 || listeners.size > 0;
+      const listening = (): boolean => subscribers > 0 || listeners.size > 0 || inspectionDemands > 0;
       const notify = (): void => {
         const now = listening();
         if (now === wasListening) return;
@@ -231,6 +238,18 @@ export class RuntimeEvents extends Context.Service<
         publish: (event) => Effect.sync(() => emit(event)),
         emit,
         listening,
+        inspecting: () => inspectionDemands > 0,
+        demandInspection: Effect.acquireRelease(
+          Effect.sync(() => {
+            inspectionDemands += 1;
+            notify();
+          }),
+          () =>
+            Effect.sync(() => {
+              inspectionDemands -= 1;
+              notify();
+            }),
+        ),
         stream: Stream.unwrap(Effect.map(subscribe, Stream.fromSubscription)),
         subscribe,
         listen: (listener) => {

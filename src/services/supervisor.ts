@@ -76,6 +76,8 @@ export interface SupervisorOptions {
   readonly shutdownTimeoutMs: number;
   /** A new channel's first catalog scan comes at a random moment within this long, so mass starts spread out. */
   readonly firstScanSpreadMs: number;
+  /** A fixed wait before that spread (0 by default). */
+  readonly firstScanDelayMs?: number | undefined;
   /** Partitions of the root sharing the channels; more keep adds and removes cheap with very many channels. */
   readonly partitions: number;
   /** The clock XState timers use; the real one when omitted. */
@@ -210,7 +212,7 @@ const makeSupervisor = Effect.gen(function* () {
 
   const firstScanDelay = (settings: ChannelSettings): number => {
     const window = settings.catalog.intervalMs > 0 ? Math.min(options.firstScanSpreadMs, settings.catalog.intervalMs) : options.firstScanSpreadMs;
-    return Math.floor(Math.random() * Math.max(0, window));
+    return (options.firstScanDelayMs ?? 0) + Math.floor(Math.random() * Math.max(0, window));
   };
 
   const deps = {

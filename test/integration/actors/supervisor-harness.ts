@@ -24,7 +24,10 @@ export const settings: ChannelSettings = {
   priority: 0,
 };
 
-/** Supervision fast enough for tests: short backoffs, 3 restarts a minute, failed channels wait long. */
+/**
+ * Supervision fast enough for tests: short backoffs, 3 restarts a minute,
+ * failed channels wait long, and no catalog scan unless a test asks for one.
+ */
 export const fastOptions = (overrides: Partial<SupervisorOptions> = {}): SupervisorOptions => ({
   ...defaultSupervisorOptions,
   policy: {
@@ -40,6 +43,7 @@ export const fastOptions = (overrides: Partial<SupervisorOptions> = {}): Supervi
   },
   shutdownTimeoutMs: 2_000,
   firstScanSpreadMs: 0,
+  firstScanDelayMs: 3_600_000,
   partitions: 8,
   ...overrides,
 });
