@@ -46,7 +46,7 @@ const startBackend = async (): Promise<{ backend: ControlBackend; metrics?: Metr
   if (backendKind === "memory") return { backend: makeInMemoryControlBackend(), close: async () => {} };
   const postgres = await startTestPostgres();
   // First catalog scans spread over a minute, as in production, rather than all at once.
-  const live = await startLiveControlBackend(postgres.adminUrl, { migrate: true, supervisor: { firstScanSpreadMs: 60_000 } });
+  const live = await startLiveControlBackend(postgres.adminUrl, { migrate: true, supervisor: { firstScanSpreadMs: 60_000 }, metricsCoalesceMs: 100 });
   return {
     backend: live.backend,
     metrics: live.metrics,
@@ -83,8 +83,15 @@ const main = async () => {
         Effect.map((contents) => ({ channels: resolveChannels([], contents, testChannelSettings), defaults: contents.defaults })),
       ),
   });
-  const running = (await Effect.runPromise(backend.channels.list())).length;
-  say(`${running} channels started (${backendKind} backend) in ${Math.round(performance.now() - started)} ms`);
+  // "Running" means every channel actor reached `running`, not merely that it was added.
+  let running = 0;
+  for (;;) {
+    const channels = await Effect.runPromise(backend.channels.list());
+    running = channels.filter((c) => c.state === "running").length;
+    if (running >= channelCount) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  say(`${running} channels running (${backendKind} backend) after ${Math.round(performance.now() - started)} ms`);
   // Per-channel series as working channels keep them (idle ones write none), so the scrape has its real size.
   for (const name of fileChannels) {
     harness.metrics.breakerState.set({ channel: name }, 0);

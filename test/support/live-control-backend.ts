@@ -36,7 +36,12 @@ export interface LiveControlBackend {
 /** Starts the backend on the database at `url` (already migrated unless `migrate`). */
 export const startLiveControlBackend = async (
   url: string,
-  options: { readonly migrate?: boolean; readonly supervisor?: Partial<SupervisorOptions> } = {},
+  options: {
+    readonly migrate?: boolean;
+    readonly supervisor?: Partial<SupervisorOptions>;
+    /** How often `vodtender_channels` may be recounted (tests want it quick, production uses 100 ms). */
+    readonly metricsCoalesceMs?: number;
+  } = {},
 ): Promise<LiveControlBackend> => {
   const scope = Effect.runSync(Scope.make());
   const metrics = makeMetrics();
@@ -65,7 +70,7 @@ export const startLiveControlBackend = async (
   const context = await Effect.runPromise(Layer.buildWithScope(layer, scope));
   const backend = await Effect.runPromise(
     Effect.gen(function* () {
-      yield* bindChannelMetrics(metrics, { coalesceMs: 10 });
+      yield* bindChannelMetrics(metrics, { coalesceMs: options.metricsCoalesceMs ?? 10 });
       return yield* makeLiveControlBackend({ defaults: () => testChannelSettings });
     }).pipe(Effect.provide(context), Scope.provide(scope)),
   );
