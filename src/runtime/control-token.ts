@@ -35,8 +35,8 @@ export const controlTokenPath = (dataDir: string): string => join(dataDir, CONTR
 /** A fresh token: 32 random bytes, base64url, so it is also a valid WebSocket subprotocol token. */
 export const generateControlToken = (): string => `vt_${randomBytes(32).toString("base64url")}`;
 
-const fromEnv = (value: string | undefined): string | undefined => {
-  const trimmed = value?.trim();
+const fromEnv = (value: string | Redacted.Redacted<string> | undefined): string | undefined => {
+  const trimmed = (Redacted.isRedacted(value) ? Redacted.value(value) : value)?.trim();
   return trimmed === undefined || trimmed === "" ? undefined : trimmed;
 };
 
@@ -59,7 +59,8 @@ const readStored = (path: string) =>
  * together agree on one token).
  */
 export const resolveControlToken = Effect.fn("resolveControlToken")(function* (options: {
-  readonly env: string | undefined;
+  /** `CONTROL_TOKEN`, as configured (plain or `Redacted`). */
+  readonly env: string | Redacted.Redacted<string> | undefined;
   readonly dataDir: string;
 }) {
   const given = fromEnv(options.env);

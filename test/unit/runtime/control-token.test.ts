@@ -35,6 +35,8 @@ describe("resolveControlToken", () => {
     const dataDir = await tempDir();
     const resolved = await Effect.runPromise(resolveControlToken({ env: "  from-env  ", dataDir }));
     expect([resolved.source, Redacted.value(resolved.token), resolved.path]).toEqual(["env", "from-env", undefined]);
+    const redacted = await Effect.runPromise(resolveControlToken({ env: Redacted.make("from-config"), dataDir }));
+    expect(Redacted.value(redacted.token)).toBe("from-config");
     await expect(stat(controlTokenPath(dataDir))).rejects.toThrow(/ENOENT/);
   });
 
