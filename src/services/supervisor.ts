@@ -176,6 +176,7 @@ export class Supervisor extends Context.Service<
 >()("vod-tender/services/Supervisor") {
   /** The supervisor; the work services decide what the actors actually do. */
   static readonly layer: Layer.Layer<Supervisor, never, RuntimeEvents | CatalogWork | ProcessorWork | ChatWork | BreakerStore | ToolCheck> =
+    // Suspended: `makeSupervisor` is defined below the class, after its static fields are initialized.
     Layer.effect(Supervisor, Effect.suspend(() => makeSupervisor));
 }
 

@@ -164,4 +164,33 @@ describe("supervision", () => {
       assert.strictEqual((yield* supervisor.status("bob")).state, "running");
     }).pipe(Effect.scoped, Effect.provide(supervisorLayer({ processor })));
   });
+
+  it.live("a channel actor that cannot even start is restarted with a backoff and reported, and the others keep running", () =>
+    Effect.gen(function* () {
+      const supervisor = yield* Supervisor;
+      const seen = yield* recordEvents;
+      yield* supervisor.addChannel("alice", settings);
+      const [aliceBefore] = yield* allRunning(supervisor, ["alice"]);
+      // Settings whose chat mode cannot be read: the channel's own logic throws while it starts.
+      const poisoned = Object.defineProperty({ ...settings }, "chat", {
+        get: () => {
+          throw new Error("unreadable chat mode");
+        },
+      });
+      yield* supervisor.addChannel("broken", poisoned);
+      const crashes = () =>
+        seen.filter((event): event is ErrorReported => event._tag === "ErrorReported" && event.channel === "broken" && event.actor === "channel");
+      yield* eventually(Effect.sync(() => (crashes().length >= 3 ? true : undefined)));
+      assert.strictEqual(crashes()[0]!.message, "channel actor crashed: unreadable chat mode");
+      const alice = yield* supervisor.status("alice");
+      assert.deepStrictEqual(sessions(alice), sessions(aliceBefore!));
+      assert.strictEqual(alice.state, "running");
+
+      // Removing it stops the restarts.
+      yield* supervisor.removeChannel("broken");
+      const after = crashes().length;
+      yield* Effect.sleep(200);
+      assert.strictEqual(crashes().length, after);
+      assert.deepStrictEqual((yield* supervisor.list).map((status) => status.name), ["alice"]);
+    }).pipe(Effect.scoped, Effect.provide(supervisorLayer())));
 });
