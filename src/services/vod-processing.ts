@@ -28,6 +28,7 @@ import { rm, stat } from "node:fs/promises";
 import { Clock, Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect";
 import type { SqlError } from "effect/sql/SqlError";
 import type { ChannelSettings, UploadPrivacy, UploadSettings } from "./channel-settings.ts";
+import type { AppConfig } from "./config.ts";
 import { fileChecksum } from "./checksum.ts";
 import { Downloader } from "./downloader.ts";
 import { Helix } from "./helix.ts";
@@ -97,6 +98,20 @@ export interface VodProcessingOptions {
   /** Text put before the generated YouTube description. */
   readonly descriptionPrefix?: string | undefined;
 }
+
+/**
+ * The pipeline's settings from the configuration: `DATA_DIR`,
+ * `PROCESSING_RETRY_COOLDOWN`, `UPLOAD_DAILY_LIMIT`, `YOUTUBE_REFRESH_TOKEN`;
+ * uploads count as configured when a YouTube client is set and
+ * `YOUTUBE_UPLOAD_OWNERSHIP` is declared (the Go original's compliance gate).
+ */
+export const vodProcessingOptions = (config: AppConfig): VodProcessingOptions => ({
+  dataDir: config.dataDir,
+  retryCooldownMs: config.download.retryCooldownMs,
+  uploadsConfigured: config.youtube.clientId !== undefined && config.youtube.uploadOwnership !== undefined,
+  youtubeRefreshToken: config.youtube.refreshToken,
+  uploadDailyLimit: config.upload.dailyLimit,
+});
 
 /** The pipeline's operations. */
 export interface VodProcessingService {

@@ -13,7 +13,7 @@
  */
 import { rm, stat } from "node:fs/promises";
 import { resolve, sep } from "node:path";
-import { Clock, Effect } from "effect";
+import { Clock, Duration, Effect, Schedule } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import type { SqlError } from "effect/sql/SqlError";
 import type { RetentionSettings } from "./channel-settings.ts";
@@ -121,3 +121,35 @@ export const runRetention = Effect.fn("runRetention")(function* (
   }
   return { channel, dryRun: settings.dryRun, kept, deleted, skipped };
 });
+
+/** A channel as retention sees it. */
+export interface RetentionTarget {
+  readonly name: string;
+  readonly retention: RetentionSettings;
+}
+
+/**
+ * Retention for every channel `channels` lists (read anew each pass, so
+ * channels added or changed meanwhile are covered), now and then every
+ * `intervalMs` (`RETENTION_INTERVAL`). A channel whose pass fails is logged
+ * and the others go on. Runs until interrupted: fork it for the process's life.
+ */
+export const retentionLoop = (
+  intervalMs: number,
+  channels: Effect.Effect<ReadonlyArray<RetentionTarget>>,
+  options: { readonly dataDir: string },
+): Effect.Effect<never, never, SqlClient> =>
+  channels.pipe(
+    Effect.flatMap((targets) =>
+      Effect.forEach(
+        targets,
+        (target) =>
+          runRetention(target.name, target.retention, options).pipe(
+            Effect.catchCause((cause) => Effect.logWarning(`retention of ${target.name} failed`, cause)),
+          ),
+        { discard: true },
+      ),
+    ),
+    Effect.repeat(Schedule.spaced(Duration.millis(Math.max(1_000, intervalMs)))),
+    Effect.andThen(Effect.never),
+  );

@@ -2,10 +2,10 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assert, layer } from "@effect/vitest";
-import { Effect } from "effect";
+import { Effect, Fiber } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import { channelVodDir } from "../../../src/services/vod-path.ts";
-import { runRetention } from "../../../src/services/vod-retention.ts";
+import { retentionLoop, runRetention } from "../../../src/services/vod-retention.ts";
 import { testDatabaseLayer } from "../../support/database.ts";
 import { insertVod } from "./vod-fixtures.ts";
 
@@ -91,6 +91,22 @@ layer(testDatabaseLayer(), { excludeTestServices: true })("VOD retention", (it) 
       const report = yield* runRetention("forever", { keepDays: 0, keepCount: 0, dryRun: false }, { dataDir });
       assert.deepStrictEqual(report, { channel: "forever", dryRun: false, kept: 0, deleted: [], skipped: [] });
       assert.strictEqual((yield* listing(dataDir, "forever")).length, 2);
+      yield* Effect.promise(() => rm(dataDir, { recursive: true, force: true }));
+    }));
+
+  it.effect("the loop covers every channel it is given, each pass reading the list anew", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "vt-retention-")));
+      yield* filesOf(dataDir, "loop1", [1, 2, 3]);
+      yield* filesOf(dataDir, "loop2", [1, 2]);
+      const targets = [{ name: "loop1", retention: { keepDays: 0, keepCount: 1, dryRun: false } }];
+      const loop = yield* retentionLoop(1_000, Effect.sync(() => [...targets]), { dataDir }).pipe(Effect.forkChild);
+      while ((yield* listing(dataDir, "loop1")).length > 1) yield* Effect.sleep("50 millis");
+      targets.push({ name: "loop2", retention: { keepDays: 0, keepCount: 1, dryRun: false } });
+      while ((yield* listing(dataDir, "loop2")).length > 1) yield* Effect.sleep("50 millis");
+      yield* Fiber.interrupt(loop);
+      assert.deepStrictEqual(yield* listing(dataDir, "loop1"), ["file-0.mp4"]);
+      assert.deepStrictEqual(yield* listing(dataDir, "loop2"), ["file-0.mp4"]);
       yield* Effect.promise(() => rm(dataDir, { recursive: true, force: true }));
     }));
 });
