@@ -44,7 +44,11 @@ export interface ChatInput {
   readonly reconcile: ReconcilePolicy;
 }
 
-/** What `record` receives: the stream being recorded (null in mode `always` while offline). */
+/**
+ * What `record` receives: the stream being recorded, or null in mode `always`,
+ * whose one recording outlives streams and so follows the live status itself
+ * (the machine cannot hand a running recording the next stream).
+ */
 export interface RecordInput {
   readonly channel: string;
   readonly stream: LiveStream | null;
@@ -147,7 +151,7 @@ export const chatMachine = setup({
             session: {
               invoke: {
                 src: "record",
-                input: ({ context }) => ({ channel: context.channel, stream: context.stream }),
+                input: ({ context }) => ({ channel: context.channel, stream: context.mode === "always" ? null : context.stream }),
                 // The connection ended (Twitch closed it, a network blip): connect again.
                 onDone: "reconnecting",
                 onError: {

@@ -160,6 +160,17 @@ describe("chat", () => {
     expect(always.sessions[0]!.input.stream).toBeNull();
     always.live(false);
     expect(run.value()).toEqual({ watching: { live: { session: "connecting" } } });
+    // Streams come and go under the one recording; a reconnect while live still records around the clock.
+    always.live(true);
+    always.sessions[0]!.end();
+    await settle();
+    clock.increment(1_000);
+    expect(always.sessions).toHaveLength(2);
+    expect(always.sessions[1]!.input.stream).toBeNull();
+    expect(run.context().stream).toEqual(stream);
+    always.live(false);
+    expect(always.reconciles).toHaveLength(0);
+    expect(run.value()).toEqual({ watching: { live: { session: "connecting" } } });
     run.stop();
 
     const off = fixture();
