@@ -14,7 +14,7 @@ import type { ChannelSettings } from "../../../src/services/channel-settings.ts"
 import { KvRepository } from "../../../src/services/repositories/kv.ts";
 import { RuntimeEvents, type RuntimeEvent } from "../../../src/services/runtime-events.ts";
 import { defaultSupervisorOptions, Supervisor, SupervisorOptions } from "../../../src/services/supervisor.ts";
-import { Tools } from "../../../src/services/tools.ts";
+import { type ToolPaths, Tools } from "../../../src/services/tools.ts";
 import { type Simulator, startSimulator } from "../../../src/sim/simulator.ts";
 import { type Pipeline, settingsWith, startPipeline } from "./pipeline-harness.ts";
 import { insertVod } from "./vod-fixtures.ts";
@@ -30,7 +30,12 @@ interface Supervised {
 const started: Array<Supervised> = [];
 let sim: Simulator | undefined;
 
-const startSupervised = async (options: { readonly slots: number; readonly threshold: number; readonly cooldownMs: number }): Promise<Supervised> => {
+const startSupervised = async (options: {
+  readonly slots: number;
+  readonly threshold: number;
+  readonly cooldownMs: number;
+  readonly tools?: ToolPaths;
+}): Promise<Supervised> => {
   const pipeline = await startPipeline(sim!, { slots: options.slots, processing: { retryCooldownMs: 300 } });
   const policy = defaultSupervisorOptions.policy;
   const tree = Supervisor.layer.pipe(
@@ -41,7 +46,7 @@ const startSupervised = async (options: { readonly slots: number; readonly thres
         processorWorkLive,
         ChatWork.layerIdle,
         Layer.effect(BreakerStore, Effect.map(Effect.service(KvRepository), BreakerStore.fromKv)),
-        ToolCheck.layer().pipe(Layer.provide(Tools.layer())),
+        ToolCheck.layer(options.tools).pipe(Layer.provide(Tools.layer(options.tools))),
       ),
     ),
     Layer.provide(
@@ -121,6 +126,7 @@ beforeAll(async () => {
         { login: "gone", id: "5003", vods: vods(7301, 1) },
         { login: "many", id: "5004", vods: vods(7401, 8, 8) },
         { login: "single", id: "5005", vods: vods(7501, 1, 8) },
+        { login: "notools", id: "5006", vods: vods(7601, 2) },
       ],
     },
   });
@@ -192,5 +198,15 @@ describe("the pipeline under the supervisor", () => {
     expect(order[0]?.startsWith("many:")).toBe(true);
     expect(order[1]?.startsWith("single:")).toBe(true);
     await s.run(s.supervisor.removeChannel("many"));
+  });
+
+  it("without yt-dlp the processor is degraded with the reason, and the catalog keeps cataloging", async () => {
+    const s = await startSupervised({ slots: 1, threshold: 0, cooldownMs: 60_000, tools: { ytdlpPath: "/nonexistent/yt-dlp" } });
+    await add(s, "notools");
+    const status = await until(() => s.run(s.supervisor.status("notools")), (st) => st.children.processor.status === "degraded");
+    expect(status.children.processor.reason).toMatch(/yt-dlp/);
+    const rows = await until(() => processedOf(s, "notools"), (r) => r.length === 2);
+    expect(rows.every((r) => !r.processed && r.download_retries === 0)).toBe(true);
+    expect((await s.run(s.supervisor.status("notools"))).children.catalog.status).toBe("ready");
   });
 });
