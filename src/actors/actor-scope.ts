@@ -10,7 +10,7 @@
  * finalizer that hangs is abandoned (and reported by the caller), never
  * waited on forever.
  */
-import { Cause, Effect, Exit, Fiber, Option, Scope } from "effect";
+import { Effect, Exit, Fiber, Option, Scope } from "effect";
 import type { Context } from "effect";
 
 /** Live totals across every actor scope of a runtime: its own accounting of what runs. */
@@ -148,7 +148,3 @@ export class ActorScope {
     return fiber;
   }
 }
-
-/** Whether a fiber's exit is an interruption and nothing else. */
-export const isInterruptOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
-  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause);

@@ -40,8 +40,8 @@ const WORK_DONE = "vod-tender.work.done";
 const WORK_FAILED = "vod-tender.work.failed";
 const XSTATE_STOP = "xstate.stop";
 
-/** The `Failure` a machine sees for an Effect's failed exit. */
-export const failureOfCause = (cause: Cause.Cause<unknown>): Failure => {
+// The `Failure` a machine sees for an Effect's failed exit.
+const failureOfCause = (cause: Cause.Cause<unknown>): Failure => {
   const error = Cause.findErrorOption(cause);
   if (error._tag === "Some") {
     const value = error.value;

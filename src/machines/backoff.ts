@@ -10,8 +10,8 @@ export interface Backoff {
   readonly maxMs: number;
 }
 
-/** Longest delay a Node timer can hold; longer ones fire at once. */
-export const MAX_TIMER_MS = 2_147_483_647;
+// Longest delay a Node timer can hold; longer ones fire at once.
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** Clamps a delay to what a timer can wait for. */
 export const timerDelay = (ms: number): number => Math.min(MAX_TIMER_MS, Math.max(0, Math.round(ms)));
