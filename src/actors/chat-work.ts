@@ -32,8 +32,11 @@ export class ChatWork extends Context.Service<
      */
     readonly watchLive: (channel: string, onChange: (change: LiveChange) => void) => Effect.Effect<void, WorkError, Scope.Scope>;
     /**
-     * Joins the channel's chat and records it; completes when the connection
-     * ends (the actor reconnects), fails when it cannot connect.
+     * Joins the channel's chat and records it until the scope closes; completes
+     * when the connection ends (the actor reconnects), fails when it cannot
+     * connect. With a `stream` the chat goes to that stream's VOD; with `null`
+     * (mode `always`) the recording follows the live status itself, attaching
+     * each stream's chat to its VOD and reconciling it after the stream.
      */
     readonly record: (channel: string, stream: LiveStream | null, events: RecordingEvents) => Effect.Effect<void, WorkError, Scope.Scope>;
     /** Moves a finished stream's chat from its placeholder to its VOD; `matched: false` while the VOD is not published. */
