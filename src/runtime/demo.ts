@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { startSimulator } from "../sim/simulator.ts";
 import type { Simulator } from "../sim/simulator.ts";
 import { loadConfigOrReport } from "./load-config-or-report.ts";
+import { parseInspectFlag } from "./inspect-flag.ts";
 import { serveUntilSignal } from "./serve-until-signal.ts";
 
 /** The scenario the demo plays. */
@@ -61,13 +62,20 @@ export const runDemo = async (argv: ReadonlyArray<string>): Promise<number> => {
     );
     return 0;
   }
+  let inspectPort: number | undefined;
+  try {
+    inspectPort = parseInspectFlag(argv);
+  } catch (error) {
+    process.stderr.write(`vod-tender demo: ${(error as Error).message}\n`);
+    return 2;
+  }
   const dataDir = resolve(process.env["DATA_DIR"] ?? "./data/demo");
   const sim = await startSimulator({ scenario: demoScenarioPath, cacheDir: join(dataDir, "sim-cache"), uploadDir: null });
   try {
     const config = await loadConfigOrReport(demoEnvironment(sim, process.env));
     if (config === 2) return 2;
     return await serveUntilSignal("vod-tender demo", config, {
-      inspect: argv.includes("--inspect"),
+      inspectPort,
       onReady: async (server) => {
         const token = await readControlToken(config.dataDir, process.env["CONTROL_TOKEN"]);
         process.stdout.write(

@@ -5,8 +5,10 @@
 import { Effect } from "effect";
 import type { AppConfig } from "../services/config.ts";
 import { makePinoLogger } from "../services/log.ts";
+import { makeMetrics } from "../services/metrics.ts";
+import { runtimeLayer } from "./runtime-layer.ts";
 import type { RunningServer, ServerOptions } from "./server.ts";
-import { runServer, serverLayer } from "./server.ts";
+import { runServer } from "./server.ts";
 import { runUntilSignal } from "./shutdown-signal.ts";
 
 /** Resolves with the exit code: 0 after an orderly shutdown, 1 when the archiver failed. */
@@ -19,8 +21,8 @@ export const serveUntilSignal = async (
   const program = Effect.gen(function* () {
     const server = yield* runServer(config, options);
     if (options.onReady) yield* Effect.promise(async () => options.onReady?.(server));
-    return yield* Effect.never;
-  }).pipe(Effect.scoped, Effect.provide(serverLayer(config, log)));
+    yield* Effect.never;
+  }).pipe(Effect.scoped, Effect.provide(runtimeLayer(config, log, makeMetrics())));
 
   // A margin over SHUTDOWN_TIMEOUT (which bounds the actors) leaves room for the
   // database to stop after them.
