@@ -4,12 +4,14 @@
  * the VOD pipeline, the chat recorder, the runtime event bus and the
  * Supervisor with the real work behind its actors.
  */
+import { join } from "node:path";
 import { Effect, Layer, Redacted } from "effect";
 import type { Logger as PinoLogger } from "pino";
 import { BreakerStore } from "../actors/breaker-store.ts";
 import { CatalogWork } from "../actors/catalog-work.ts";
 import { catalogWorkLive } from "../actors/catalog-work-live.ts";
-import { ChatWork } from "../actors/chat-work.ts";
+import { chatServicesLayer } from "../actors/chat-services-layer.ts";
+import { chatWorkLive } from "../actors/chat-work-live.ts";
 import { processorWorkLive } from "../actors/processor-work-live.ts";
 import { ToolCheck } from "../actors/tool-check.ts";
 import { WorkError } from "../actors/work-error.ts";
@@ -102,18 +104,28 @@ export const runtimeLayer = (config: AppConfig, logger: PinoLogger, metrics: Met
     DownloadSlots.layer(config.download.maxConcurrent),
   );
   const processing = VodProcessing.layer(vodProcessingOptions(config));
+  const chat = chatServicesLayer({
+    ircUrl: config.twitch.ircUrl,
+    channelsPerConnection: config.chat.channelsPerConnection,
+    identity:
+      config.twitch.botUsername !== undefined && config.twitch.oauthToken !== undefined
+        ? { username: config.twitch.botUsername, token: config.twitch.oauthToken }
+        : undefined,
+    journalDirectory: join(config.dataDir, "chat-journal"),
+    pollIntervalMs: config.chat.pollIntervalMs,
+  });
   const helixProblem = missingHelixCredentials(config);
   const work = Layer.mergeAll(
     helixProblem === undefined ? catalogWorkLive : catalogWithout(helixProblem),
     processorWorkLive,
-    ChatWork.layerIdle,
+    chatWorkLive,
     Layer.effect(BreakerStore, KvRepository.useSync(BreakerStore.fromKv)),
     ToolCheck.layer(toolPaths(config)),
     Layer.succeed(SupervisorOptions, supervisorOptionsOf(config)),
   );
   const supervisor = Supervisor.layer.pipe(Layer.provide(work), Layer.provideMerge(RuntimeEvents.layer));
   return supervisor.pipe(
-    Layer.provideMerge(processing),
+    Layer.provideMerge(Layer.merge(processing, chat)),
     Layer.provideMerge(clients),
     Layer.provideMerge(repositories),
     Layer.provideMerge(database),
