@@ -162,6 +162,9 @@ interface Claim {
 
 const DAY_MS = 86_400_000;
 
+/** How long the archive of a stream still on air waits before it is looked at again. */
+export const LIVE_ARCHIVE_RECHECK_MS = 10 * 60_000;
+
 /** Whether a VOD is to be uploaded: now, later (the daily cap), or not (and why). */
 interface UploadPlan {
   readonly plan: "now" | "later" | "none";
@@ -283,6 +286,20 @@ export const makeVodProcessing = (options: VodProcessingOptions) =>
         return { plan: "now", deferUntil: null, reason: null } satisfies UploadPlan;
       });
 
+    // Twitch publishes a stream's archive VOD while the stream runs, growing; a
+    // download then would be cut at the moment it ran and verify against a
+    // length that keeps changing. One Helix request per claim tells whether the
+    // VOD's stream is still on air; when Helix cannot answer, the download goes
+    // ahead (the row already describes the VOD).
+    const streamStillLive = (record: VodRecord): Effect.Effect<boolean> => {
+      if (Option.isNone(helix) || record.streamId === null || record.twitchUserId === null) return Effect.succeed(false);
+      const streamId = record.streamId;
+      return helix.value.getStreams({ userIds: [record.twitchUserId] }).pipe(
+        Effect.map((streams) => streams.some((stream) => stream.id === streamId)),
+        Effect.catch((error) => Effect.logWarning(`cannot ask Helix whether ${record.channel} is live: ${error._tag}`).pipe(Effect.as(false))),
+      );
+    };
+
     const claimNext = Effect.fn("VodProcessing.claimNext")(function* (channel: string, settings?: ChannelSettings) {
       // A VOD only waiting for an upload the daily cap forbids is put off and the next one tried.
       for (let tries = 0; tries < 20; tries++) {
@@ -292,6 +309,12 @@ export const makeVodProcessing = (options: VodProcessingOptions) =>
           return undefined;
         }
         for (const [id, claim] of active) if (claim.channel === channel) active.delete(id);
+        if (yield* streamStillLive(record)) {
+          const until = new Date((yield* Clock.currentTimeMillis) + LIVE_ARCHIVE_RECHECK_MS);
+          yield* Effect.logInfo(`VOD ${record.twitchVodId} is the archive of a stream still live; looking again at ${until.toISOString()}`);
+          yield* claims.finish(record.id, { _tag: "Deferred", until }).pipe(db(record.id, "claim"));
+          continue;
+        }
         const planned = settings === undefined || record.youtubeUrl !== null ? undefined : yield* planUpload(channel, record, settings.upload);
         const alreadyVerified = record.sha256 !== null && record.filePath !== null && (yield* exists(record.filePath));
         if (planned?.plan === "later" && alreadyVerified && planned.deferUntil !== null) {
