@@ -17,6 +17,7 @@ import type { Scope } from "effect";
 import { ensureChatPartitions } from "./chat-partitions.ts";
 import { type EmbeddedPostgresError, startEmbeddedPostgres } from "./embedded-postgres.ts";
 import { DatabaseMigrationError, defaultChatMonthsAhead, runMigrations } from "./migrations.ts";
+import { rootCauseMessage } from "./root-cause-message.ts";
 
 export { DatabaseMigrationError, runMigrations } from "./migrations.ts";
 export type { AppliedMigration } from "./migrations.ts";
@@ -99,16 +100,6 @@ export const pgTypes = (): PgTypes.Registry => {
   return registry;
 };
 
-const rootMessage = (cause: unknown): string => {
-  let message = cause instanceof Error ? cause.message : String(cause);
-  let current: unknown = cause;
-  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null && "cause" in current; depth++) {
-    current = current.cause;
-    if (current instanceof Error && current.message) message = current.message;
-  }
-  return message;
-};
-
 /**
  * Opens a pool on `url` and checks it with one query, so a dead or refusing
  * database fails here (typed, naming host:port) rather than on first use.
@@ -121,7 +112,7 @@ export const connectPgClient = Effect.fn("connectPgClient")(function* (
   const unavailable = (cause: unknown) =>
     new DatabaseUnavailableError({
       ...target,
-      message: `cannot use PostgreSQL at ${target.host}:${target.port} (database "${target.database}"): ${rootMessage(cause)}`,
+      message: `cannot use PostgreSQL at ${target.host}:${target.port} (database "${target.database}"): ${rootCauseMessage(cause)}`,
       cause,
     });
   const client = yield* PgClient.make({

@@ -11,6 +11,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureChatPartitions } from "./chat-partitions.ts";
+import { rootCauseMessage } from "./root-cause-message.ts";
 
 /** Folder holding the numbered `.sql` migrations shipped with the package. */
 export const migrationsDirectory = fileURLToPath(new URL("../../migrations/", import.meta.url));
@@ -154,14 +155,14 @@ export const runMigrations = Effect.fn("runMigrations")(
       Effect.mapError(
         (cause) =>
           new DatabaseMigrationError({
-            message: cause._tag === "MigrationError" && cause.cause ? `${cause.message}: ${describe(cause.cause)}` : describe(cause),
+            message: cause._tag === "MigrationError" && cause.cause ? `${cause.message}: ${rootCauseMessage(cause.cause)}` : rootCauseMessage(cause),
             cause,
           }),
       ),
     );
     yield* ensureChatPartitions(options?.chatMonthsAhead ?? defaultChatMonthsAhead).pipe(
       Effect.mapError(
-        (cause) => new DatabaseMigrationError({ message: `cannot create chat partitions: ${describe(cause)}`, cause }),
+        (cause) => new DatabaseMigrationError({ message: `cannot create chat partitions: ${rootCauseMessage(cause)}`, cause }),
       ),
     );
     return applied.map(([id, name]) => ({ id, name }));
@@ -178,7 +179,7 @@ const refuseSkippedMigrations = Effect.fn("refuseSkippedMigrations")(function* (
 ): Effect.fn.Return<void, DatabaseMigrationError, SqlClient> {
   const sql = yield* SqlClient;
   const failed = (cause: unknown) =>
-    new DatabaseMigrationError({ message: `cannot read ${migrationsTable}: ${describe(cause)}`, cause });
+    new DatabaseMigrationError({ message: `cannot read ${migrationsTable}: ${rootCauseMessage(cause)}`, cause });
   const [table] = yield* sql<{ readonly present: boolean }>`
     SELECT to_regclass(${migrationsTable}) IS NOT NULL AS present`.pipe(Effect.mapError(failed));
   // No table yet: nothing applied, nothing skipped.
@@ -200,14 +201,3 @@ const refuseSkippedMigrations = Effect.fn("refuseSkippedMigrations")(function* (
     });
   }
 });
-
-// The database's own words sit at the bottom of the cause chain.
-const describe = (cause: unknown): string => {
-  let message = cause instanceof Error ? cause.message : String(cause);
-  let current: unknown = cause;
-  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null && "cause" in current; depth++) {
-    current = current.cause;
-    if (current instanceof Error && current.message) message = current.message;
-  }
-  return message;
-};
