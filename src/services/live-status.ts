@@ -10,6 +10,7 @@
 import { Context, Duration, Effect, Latch, Layer, Queue, Result, Semaphore } from "effect";
 import type { Scope } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
+import type { HelixStream } from "./helix-types.ts";
 import {
   closeOpenStreamsOf,
   closeStaleStreams,
@@ -17,19 +18,11 @@ import {
   recordStreamSighting,
 } from "./repositories/streams.ts";
 
-/** What `/helix/streams` says of a live channel; `HelixStream` fits it as is. */
-export interface LiveStreamInfo {
-  readonly id: string;
-  readonly userId: string;
-  readonly userLogin: string;
-  readonly userName: string;
-  readonly gameId: string;
-  readonly gameName: string;
-  readonly title: string;
-  readonly viewerCount: number;
-  /** ISO 8601. */
-  readonly startedAt: string;
-}
+/** What LiveStatus reads of `/helix/streams`' answer for a live channel: the part of `HelixStream` it uses. */
+export type LiveStreamInfo = Pick<
+  HelixStream,
+  "id" | "userId" | "userLogin" | "userName" | "gameId" | "gameName" | "title" | "viewerCount" | "startedAt"
+>;
 
 /** A live session as LiveStatus publishes it. */
 export interface LiveStream {
