@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { Clock, Effect, Redacted, Schema, Semaphore } from "effect";
 import { errorText, parseJson } from "./helix-token.ts";
+import { postTokenForm, tokenEndpointUrl, tokenRefreshAt } from "./oauth-token-endpoint.ts";
 
 /** Where and as which OAuth client to refresh. */
 export interface GoogleTokenOptions {
@@ -65,7 +66,7 @@ export const makeGoogleTokens = (options: GoogleTokenOptions): Effect.Effect<Goo
     const lock = yield* Semaphore.make(1);
     const cache = new Map<string, { readonly token: string; readonly refreshAt: number }>();
     let refreshes = 0;
-    const url = `${options.oauthUrl.replace(/\/+$/, "")}/token`;
+    const url = tokenEndpointUrl(options.oauthUrl);
 
     const refresh = (refreshToken: string) =>
       Effect.gen(function* () {
@@ -75,17 +76,12 @@ export const makeGoogleTokens = (options: GoogleTokenOptions): Effect.Effect<Goo
           refresh_token: refreshToken,
           grant_type: "refresh_token",
         });
-        const response = yield* Effect.tryPromise({
-          try: async (signal) => {
-            const res = await fetch(url, {
-              method: "POST",
-              body,
-              signal: AbortSignal.any([signal, AbortSignal.timeout(options.requestTimeoutMs ?? 15_000)]),
-            });
-            return { status: res.status, text: await res.text() };
-          },
-          catch: (cause) => new GoogleTokenError({ reason: "network", status: null, message: errorText(cause) }),
-        });
+        const response = yield* postTokenForm(
+          url,
+          body,
+          options.requestTimeoutMs ?? 15_000,
+          (cause) => new GoogleTokenError({ reason: "network", status: null, message: errorText(cause) }),
+        );
         const json = parseJson(response.text);
         if (response.status !== 200) {
           const detail = Schema.decodeUnknownOption(ErrorWire)(json);
@@ -100,9 +96,8 @@ export const makeGoogleTokens = (options: GoogleTokenOptions): Effect.Effect<Goo
           Effect.mapError((issue) => new GoogleTokenError({ reason: "decode", status: 200, message: issue.message })),
         );
         const now = yield* Clock.currentTimeMillis;
-        const lifetimeMs = Math.max(0, token.expires_in * 1000);
-        const margin = Math.min(options.refreshMarginMs ?? 60_000, lifetimeMs / 10);
-        cache.set(keyOf(refreshToken), { token: token.access_token, refreshAt: now + lifetimeMs - margin });
+        const refreshAt = tokenRefreshAt(now, token.expires_in, options.refreshMarginMs ?? 60_000);
+        cache.set(keyOf(refreshToken), { token: token.access_token, refreshAt });
         refreshes++;
         return token.access_token;
       });

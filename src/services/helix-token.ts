@@ -10,6 +10,7 @@
 import { Clock, Effect, Redacted, Schema, Semaphore } from "effect";
 import { HelixAuthError, HelixDecodeError, HelixHttpError, HelixNetworkError } from "./helix-errors.ts";
 import { AppTokenWire, ErrorWire } from "./helix-types.ts";
+import { postTokenForm, tokenEndpointUrl, tokenRefreshAt } from "./oauth-token-endpoint.ts";
 
 /** Where and how to mint app tokens. */
 export interface AppTokenOptions {
@@ -50,7 +51,7 @@ export const makeAppTokenSource = (options: AppTokenOptions): Effect.Effect<AppT
     const lock = yield* Semaphore.make(1);
     let cached: { readonly token: string; readonly refreshAt: number } | undefined;
     let mints = 0;
-    const url = `${options.oauthUrl.replace(/\/+$/, "")}/token`;
+    const url = tokenEndpointUrl(options.oauthUrl);
     const secret = Redacted.isRedacted(options.clientSecret)
       ? Redacted.value(options.clientSecret)
       : options.clientSecret;
@@ -61,17 +62,12 @@ export const makeAppTokenSource = (options: AppTokenOptions): Effect.Effect<AppT
         client_secret: secret,
         grant_type: "client_credentials",
       });
-      const response = yield* Effect.tryPromise({
-        try: async (signal) => {
-          const res = await fetch(url, {
-            method: "POST",
-            body,
-            signal: AbortSignal.any([signal, AbortSignal.timeout(options.requestTimeoutMs ?? 15_000)]),
-          });
-          return { status: res.status, text: await res.text() };
-        },
-        catch: (cause) => new HelixNetworkError({ endpoint: ENDPOINT, message: errorText(cause) }),
-      });
+      const response = yield* postTokenForm(
+        url,
+        body,
+        options.requestTimeoutMs ?? 15_000,
+        (cause) => new HelixNetworkError({ endpoint: ENDPOINT, message: errorText(cause) }),
+      );
       const json = parseJson(response.text);
       if (response.status !== 200) {
         const detail = decodeError(json);
@@ -86,9 +82,7 @@ export const makeAppTokenSource = (options: AppTokenOptions): Effect.Effect<AppT
         Effect.mapError((issue) => new HelixDecodeError({ endpoint: ENDPOINT, message: issue.message })),
       );
       const now = yield* Clock.currentTimeMillis;
-      const lifetimeMs = Math.max(0, token.expires_in * 1000);
-      const margin = Math.min(options.refreshMarginMs ?? 60_000, lifetimeMs / 10);
-      cached = { token: token.access_token, refreshAt: now + lifetimeMs - margin };
+      cached = { token: token.access_token, refreshAt: tokenRefreshAt(now, token.expires_in, options.refreshMarginMs ?? 60_000) };
       mints++;
       options.onMint?.({ expiresInSeconds: token.expires_in });
       return token.access_token;
