@@ -7,6 +7,7 @@ import * as PgTypes from "@effect/sql-pg/PgTypes";
 import { Effect, Result } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import type { SqlError } from "effect/sql/SqlError";
+import type { Fragment } from "effect/sql/Statement";
 import type { ChatBadge, ChatEmote, ChatKind, ChatMessage } from "../chat-message.ts";
 
 /** A chat message with the VOD it belongs to, decided when it was received. */
@@ -67,6 +68,20 @@ const typed = (values: ReadonlyArray<unknown>, oid: number): PgTypes.Parameter =
 };
 
 const jsonOrNull = (value: ReadonlyArray<unknown>): string | null => (value.length === 0 ? null : JSON.stringify(value));
+
+/** One user's messages only, named by login or by Twitch user id (the login wins when both are given). */
+export interface ChatUserFilter {
+  readonly username?: string;
+  readonly userId?: string;
+}
+
+// The `AND …` a read appends to keep one user's messages; empty without a user.
+const userClause = (sql: SqlClient, user: ChatUserFilter | undefined): Fragment =>
+  user?.username !== undefined
+    ? sql`AND username = ${user.username}`
+    : user?.userId !== undefined
+      ? sql`AND user_id = ${user.userId}`
+      : sql.literal("");
 
 /** Options of `insertChatRows`. */
 export interface InsertChatOptions {
@@ -239,15 +254,10 @@ export const chatRowsOfChannel = Effect.fn("chatRowsOfChannel")(function* (
   channel: string,
   from: Date,
   to: Date,
-  options?: { readonly username?: string; readonly userId?: string; readonly limit?: number },
+  options?: ChatUserFilter & { readonly limit?: number },
 ): Effect.fn.Return<ReadonlyArray<StoredChatRow>, SqlError, SqlClient> {
   const sql = yield* SqlClient;
-  const byUser =
-    options?.username !== undefined
-      ? sql`AND username = ${options.username}`
-      : options?.userId !== undefined
-        ? sql`AND user_id = ${options.userId}`
-        : sql.literal("");
+  const byUser = userClause(sql, options);
   return yield* sql<StoredChatRow>`
     SELECT ${sql.literal(storedChatColumns)} FROM chat_messages
     WHERE channel = ${channel} AND abs_timestamp >= ${from} AND abs_timestamp < ${to} ${byUser}
@@ -258,15 +268,10 @@ export const chatRowsOfChannel = Effect.fn("chatRowsOfChannel")(function* (
 /** The newest message time of a channel (optionally of one user), or undefined when there is none. */
 export const latestChatTime = Effect.fn("latestChatTime")(function* (
   channel: string,
-  options?: { readonly username?: string; readonly userId?: string },
+  options?: ChatUserFilter,
 ): Effect.fn.Return<Date | undefined, SqlError, SqlClient> {
   const sql = yield* SqlClient;
-  const byUser =
-    options?.username !== undefined
-      ? sql`AND username = ${options.username}`
-      : options?.userId !== undefined
-        ? sql`AND user_id = ${options.userId}`
-        : sql.literal("");
+  const byUser = userClause(sql, options);
   const rows = yield* sql<{ readonly at: Date | null }>`
     SELECT max(abs_timestamp) AS at FROM chat_messages WHERE channel = ${channel} ${byUser}`;
   return rows[0]?.at ?? undefined;
@@ -275,16 +280,11 @@ export const latestChatTime = Effect.fn("latestChatTime")(function* (
 /** Distinct UTC days (or months, with a user) that have messages, newest first. */
 export const chatLogDates = Effect.fn("chatLogDates")(function* (
   channel: string,
-  options?: { readonly username?: string; readonly userId?: string },
+  options?: ChatUserFilter,
 ): Effect.fn.Return<ReadonlyArray<{ readonly year: number; readonly month: number; readonly day: number | null }>, SqlError, SqlClient> {
   const sql = yield* SqlClient;
   const perUser = options?.username !== undefined || options?.userId !== undefined;
-  const byUser =
-    options?.username !== undefined
-      ? sql`AND username = ${options.username}`
-      : options?.userId !== undefined
-        ? sql`AND user_id = ${options.userId}`
-        : sql.literal("");
+  const byUser = userClause(sql, options);
   const unit = perUser ? "month" : "day";
   const rows = yield* sql<{ readonly d: Date }>`
     SELECT DISTINCT date_trunc(${unit}, abs_timestamp AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS d
