@@ -210,19 +210,12 @@ export const applyDeletions = Effect.fn("applyDeletions")(function* (
           AND kind IN ('PRIVMSG', 'USERNOTICE')`;
     } else if (e.kind === "CLEARCHAT") {
       const since = new Date(e.sentAt - clearChatLookbackMs);
-      if (e.username !== null) {
-        yield* sql`
-          UPDATE chat_messages SET deleted_at = ${at}
-          WHERE channel = ${e.channel} AND username = ${e.username}
-            AND abs_timestamp >= ${since} AND abs_timestamp <= ${at}
-            AND deleted_at IS NULL AND kind IN ('PRIVMSG', 'USERNOTICE')`;
-      } else {
-        yield* sql`
-          UPDATE chat_messages SET deleted_at = ${at}
-          WHERE channel = ${e.channel}
-            AND abs_timestamp >= ${since} AND abs_timestamp <= ${at}
-            AND deleted_at IS NULL AND kind IN ('PRIVMSG', 'USERNOTICE')`;
-      }
+      const byUser = userClause(sql, e.username === null ? undefined : { username: e.username });
+      yield* sql`
+        UPDATE chat_messages SET deleted_at = ${at}
+        WHERE channel = ${e.channel} ${byUser}
+          AND abs_timestamp >= ${since} AND abs_timestamp <= ${at}
+          AND deleted_at IS NULL AND kind IN ('PRIVMSG', 'USERNOTICE')`;
     }
   }
 });
