@@ -95,11 +95,8 @@ export interface ScenarioClip {
   readonly language: string;
 }
 
-/** One stretch of being live: from `at` seconds after start, for `for` seconds (or until told). */
-export interface ScenarioLiveWindow {
-  readonly at: number;
-  readonly for: number | null;
-  readonly streamId: string | null;
+/** What a broadcast shows of itself on `/helix/streams`: title, category, audience and labels. */
+export interface BroadcastDetails {
   readonly title: string;
   readonly gameId: string;
   readonly gameName: string;
@@ -107,6 +104,24 @@ export interface ScenarioLiveWindow {
   readonly language: string;
   readonly tags: readonly string[];
   readonly isMature: boolean;
+}
+
+/** The details of a broadcast whose scenario entry or go-live request leaves them out. */
+export const defaultBroadcast: BroadcastDetails = {
+  title: "Live on the simulator",
+  gameId: "509658",
+  gameName: "Just Chatting",
+  viewerCount: 100,
+  language: "en",
+  tags: [],
+  isMature: false,
+};
+
+/** One stretch of being live: from `at` seconds after start, for `for` seconds (or until told). */
+export interface ScenarioLiveWindow extends BroadcastDetails {
+  readonly at: number;
+  readonly for: number | null;
+  readonly streamId: string | null;
   /** Twitch records the broadcast as an archive VOD; false for channels that disabled it. */
   readonly archive: boolean;
 }
@@ -289,13 +304,13 @@ export const readLiveWindow = (f: Field): ScenarioLiveWindow => {
     at: readDuration(f.key("at"), 0),
     for: forField.present ? readDuration(forField) : null,
     streamId: streamId ?? null,
-    title: f.key("title").string("Live on the simulator"),
-    gameId: f.key("gameId").string("509658"),
-    gameName: f.key("gameName").string("Just Chatting"),
-    viewerCount: f.key("viewerCount").number(100, { min: 0, integer: true }),
-    language: f.key("language").string("en"),
+    title: f.key("title").string(defaultBroadcast.title),
+    gameId: f.key("gameId").string(defaultBroadcast.gameId),
+    gameName: f.key("gameName").string(defaultBroadcast.gameName),
+    viewerCount: f.key("viewerCount").number(defaultBroadcast.viewerCount, { min: 0, integer: true }),
+    language: f.key("language").string(defaultBroadcast.language),
     tags: f.key("tags").list().map((t) => t.string()),
-    isMature: f.key("isMature").boolean(false),
+    isMature: f.key("isMature").boolean(defaultBroadcast.isMature),
     archive: f.key("archive").boolean(true),
   };
 };

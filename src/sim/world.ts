@@ -1,5 +1,15 @@
 import type { SimClock } from "./clock.ts";
-import type { ChatMix, Scenario, ScenarioChannel, ScenarioClip, ScenarioLiveWindow, ScenarioUser, ScenarioVod } from "./scenario.ts";
+import {
+  type BroadcastDetails,
+  type ChatMix,
+  defaultBroadcast,
+  type Scenario,
+  type ScenarioChannel,
+  type ScenarioClip,
+  type ScenarioLiveWindow,
+  type ScenarioUser,
+  type ScenarioVod,
+} from "./scenario.ts";
 
 /** A VOD as the simulator holds it: the scenario's fields plus its owner and, for a broadcast still running, its growing length. */
 export interface SimVod extends ScenarioVod {
@@ -12,16 +22,9 @@ export interface SimVod extends ScenarioVod {
 }
 
 /** A running broadcast. */
-export interface LiveSession {
+export interface LiveSession extends BroadcastDetails {
   readonly streamId: string;
   readonly startedAt: number;
-  readonly title: string;
-  readonly gameId: string;
-  readonly gameName: string;
-  readonly viewerCount: number;
-  readonly language: string;
-  readonly tags: readonly string[];
-  readonly isMature: boolean;
   /** The archive VOD recording this broadcast, if any. */
   readonly vodId: string | null;
 }
@@ -167,13 +170,13 @@ export class World {
       const vod = this.addVod(c.user.login, {
         id: vodId,
         streamId,
-        title: opts.title ?? "Live on the simulator",
+        title: opts.title ?? defaultBroadcast.title,
         description: "",
         createdAt: now,
         durationSeconds: 0,
         viewCount: 0,
         type: "archive",
-        language: opts.language ?? "en",
+        language: opts.language ?? defaultBroadcast.language,
         mutedSegments: null,
         bitrate: null,
         restricted: false,
@@ -183,13 +186,13 @@ export class World {
     c.live = {
       streamId,
       startedAt: now,
-      title: opts.title ?? "Live on the simulator",
-      gameId: opts.gameId ?? "509658",
-      gameName: opts.gameName ?? "Just Chatting",
-      viewerCount: opts.viewerCount ?? 100,
-      language: opts.language ?? "en",
+      title: opts.title ?? defaultBroadcast.title,
+      gameId: opts.gameId ?? defaultBroadcast.gameId,
+      gameName: opts.gameName ?? defaultBroadcast.gameName,
+      viewerCount: opts.viewerCount ?? defaultBroadcast.viewerCount,
+      language: opts.language ?? defaultBroadcast.language,
       tags: opts.tags ?? [],
-      isMature: opts.isMature ?? false,
+      isMature: opts.isMature ?? defaultBroadcast.isMature,
       vodId,
     };
     for (const l of this.#listeners) l(c.user.login, c.live);
