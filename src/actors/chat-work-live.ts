@@ -6,10 +6,10 @@
  *
  * - Mode `auto`: one recording per stream. `record` joins the channel, opens
  *   the stream's VOD (its archive when the catalog has it, else a placeholder)
- *   and attaches the chat to it. When the machine stops it (the stream ended)
- *   the chat is detached before the channel is left; the machine then calls
- *   `reconcile`, one look each time, on its own timer, so a VOD that is slow
- *   to appear never holds up the next stream.
+ *   and attaches the chat to it until the machine stops it (the stream ended,
+ *   or the channel is going); the machine then calls `reconcile`, one look
+ *   each time, on its own timer, so a VOD that is slow to appear never holds
+ *   up the next stream.
  * - Mode `always` (`stream` null): one recording around the clock that follows
  *   the live status itself: attached on `Online`, detached on `Offline`, and
  *   each ended stream reconciled beside it (in the recording's scope, on the
@@ -232,10 +232,10 @@ export const chatWorkLive: Layer.Layer<ChatWork, never, LiveStatus | ChatRecorde
         }),
       record: (channel, stream, events) =>
         Effect.gen(function* () {
+          // No detach on close: the recording keeps its stream until it leaves (the
+          // recorder counts the stop as a shutdown, not a gap), so chat received
+          // while leaving a live channel (removal, mode switch) stays with the stream.
           const recording = yield* acquireRecording(channel);
-          // Registered after the recording's own finalizers, so it runs before the
-          // channel is left: chat received while leaving belongs to no stream.
-          yield* Effect.addFinalizer(() => recording.attach(null));
           const attached = stream === null ? followStreams(channel, recording) : Effect.flatMap(openVod(channel, stream), recording.attach);
           yield* Effect.all([relayEvents(channel, recording, events), reportRate(recording, events), Effect.andThen(attached, Effect.never)], {
             concurrency: "unbounded",

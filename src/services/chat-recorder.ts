@@ -209,9 +209,11 @@ export const makeChatRecorder = (
                 emit({ _tag: "GapOpened", startedAt: new Date(from), reason });
                 emit({ _tag: "GapClosed", startedAt: new Date(from), endedAt: new Date(joinedSince), reason });
               }
-              // Chat logged before the stream was seen live belongs to it.
+              // Chat logged before the stream was seen live belongs to it. From the
+              // stream's start (not the join): a line sent just after Twitch joined
+              // us can carry a time before this process saw the join confirmed.
               yield* sink.drain.pipe(
-                Effect.andThen(write(attributeChatToVod(channel, t, new Date(Math.max(from, joinedSince)), new Date(now)))),
+                Effect.andThen(write(attributeChatToVod(channel, t, new Date(from), new Date(now)))),
                 Effect.forkIn(recordingScope),
               );
             } else if (now - from > tolerance) {

@@ -120,7 +120,7 @@ const until = async <A>(read: () => A | Promise<A>, done: (value: A) => boolean,
   const deadline = Date.now() + timeoutMs;
   let value = await read();
   while (!done(value)) {
-    if (Date.now() > deadline) throw new Error(`condition not reached; last value: ${JSON.stringify(value)}`);
+    if (Date.now() > deadline) throw new Error(`condition not reached; last value: ${JSON.stringify(value).slice(0, 500)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
     value = await read();
   }
@@ -178,7 +178,7 @@ const storedCounter = async (rt: Runtime, channel: string): Promise<number> =>
 
 const poolChannels = (rt: Runtime) => rt.connections.snapshot().connections.map((connection) => [...connection.channels].sort());
 
-const chatChannels = ["auto_one", "always_one", "off_one", "pair_one", "pair_two"];
+const chatChannels = ["auto_one", "always_one", "off_one", "pair_one", "pair_two", "switch_one"];
 
 beforeAll(async () => {
   sim = await startSimulator({
@@ -296,6 +296,28 @@ describe("chat work under the supervisor", () => {
     expect(await vodsOf(rt, "off_one")).toEqual([]);
   });
 
+  it("switching a live channel from auto to always hands the channel to the new recording, which attaches the stream again", async () => {
+    const rt = await startRuntime();
+    sim.setLive("switch_one", true);
+    const session = sim.state().channels.find((c) => c.login === "switch_one")!.live!;
+    await add(rt, "switch_one", "auto");
+    await until(() => chatState(rt, "switch_one"), (state) => state === "watching.live.session.recording");
+    await until(() => rowsOf(rt, "switch_one"), (rows) => rows.length >= 20);
+
+    await rt.run(rt.supervisor.update("switch_one", { ...testChannelSettings, chat: "always" }));
+    await until(() => rt.connections.snapshot().joinsSent, (n) => n === 2);
+    await until(() => chatState(rt, "switch_one"), (state) => state === "watching.live.session.recording");
+    const before = (await rowsOf(rt, "switch_one")).length;
+    // Both recordings put the stream's chat on the same VOD (chat received before
+    // the new recording attached is attributed to the stream shortly after).
+    const vods = await vodsOf(rt, "switch_one");
+    expect(vods).toEqual([expect.objectContaining({ stream_id: session.streamId, is_placeholder: true })]);
+    await until(() => rowsOf(rt, "switch_one"), (rows) => rows.length >= before + 20 && rows.every((r) => r.vod_id === vods[0]!.id));
+    // The switch was not a failure.
+    const status = await rt.run(rt.supervisor.status("switch_one"));
+    expect([status.lastError, status.children.chat.restarts]).toEqual([null, 0]);
+  });
+
   it("two channels share one connection; removing one mid-recording leaves its slot and nothing running, the other records on", async () => {
     const rt = await startRuntime();
     const baseline = await rt.run(rt.supervisor.resources);
@@ -313,7 +335,8 @@ describe("chat work under the supervisor", () => {
     const removed = await rt.run(rt.supervisor.removeChannel("pair_one"));
     expect(removed.abandoned).toBe(0);
     expect(poolChannels(rt)).toEqual([["pair_two"]]);
-    // The simulator saw the PART: what it sends to the channel now reaches nobody.
+    // The simulator took the PART: what it sends to the channel now reaches nobody.
+    await until(() => sim.ircConnections().flatMap((c) => c.channels), (channels) => !channels.some((c) => c.replace("#", "") === "pair_one"));
     const afterRemoval = sim.state().linesSent;
     await until(() => sim.sentLines("pair_one", afterRemoval).length, (n) => n >= 10);
     expect(sim.sentLines("pair_one", afterRemoval).every((line) => line.receivers === 0)).toBe(true);
