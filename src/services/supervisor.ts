@@ -363,6 +363,17 @@ const makeSupervisor = Effect.gen(function* () {
       return entry === undefined ? Effect.fail(new ChannelNotFound({ channel: name })) : Effect.succeed(entry);
     });
 
+  // A command on an existing channel: serialised with that channel's other
+  // commands, refused once shut down, `ChannelNotFound` for an unknown name.
+  const withChannel = <A, E, R>(name: string, command: (entry: ChannelEntry) => Effect.Effect<A, E, R>) =>
+    locks.withLock(
+      name,
+      Effect.gen(function* () {
+        yield* ensureOpen;
+        return yield* command(yield* entryOf(name));
+      }),
+    );
+
   const statusOf = (entry: ChannelEntry): ChannelStatus => channelStatus(entry, channelRef(entry.name));
 
   const send = (name: string, command: ChannelCommand): void => root.actor.send({ type: "CHANNEL.SEND", name, command });
@@ -384,11 +395,8 @@ const makeSupervisor = Effect.gen(function* () {
     );
 
   const removeChannel = (name: string) =>
-    locks.withLock(
-      name,
+    withChannel(name, (entry) =>
       Effect.gen(function* () {
-        yield* ensureOpen;
-        const entry = yield* entryOf(name);
         entry.removing = true;
         entry.abandoned = 0;
         if (channelRef(name) !== undefined) {
@@ -406,11 +414,8 @@ const makeSupervisor = Effect.gen(function* () {
     );
 
   const lifecycle = (name: string, command: "PAUSE" | "RESUME") =>
-    locks.withLock(
-      name,
-      Effect.gen(function* () {
-        yield* ensureOpen;
-        const entry = yield* entryOf(name);
+    withChannel(name, (entry) =>
+      Effect.sync(() => {
         send(name, { type: command });
         entry.paused = command === "PAUSE";
         emitChange(name, command === "PAUSE" ? "paused" : "resumed", entry.source);
@@ -419,11 +424,8 @@ const makeSupervisor = Effect.gen(function* () {
     );
 
   const update = (name: string, settings: ChannelSettings) =>
-    locks.withLock(
-      name,
-      Effect.gen(function* () {
-        yield* ensureOpen;
-        const entry = yield* entryOf(name);
+    withChannel(name, (entry) =>
+      Effect.sync(() => {
         send(name, { type: "SETTINGS", settings });
         entry.settings = settings;
         emitChange(name, "updated", entry.source);
@@ -432,14 +434,7 @@ const makeSupervisor = Effect.gen(function* () {
     );
 
   const request = (name: string, command: ChannelRequest) =>
-    locks.withLock(
-      name,
-      Effect.gen(function* () {
-        yield* ensureOpen;
-        yield* entryOf(name);
-        send(name, command);
-      }),
-    );
+    withChannel(name, () => Effect.sync(() => send(name, command)));
 
   const shutdown = Effect.gen(function* () {
     closed = true;
