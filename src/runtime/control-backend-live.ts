@@ -155,11 +155,13 @@ export const makeLiveControlBackend = Effect.fnUntraced(function* (options: Live
   // The Supervisor cannot move a running channel to another source (a file taking over a
   // control channel); the override keeps what the control plane was told.
   const sources = new Map<string, ChannelSource>();
+  // The source the control plane reports and stores for a channel: the override, else the supervisor's.
+  const sourceOf = (name: string, running: SupervisorStatus): ChannelSource => sources.get(name) ?? running.source ?? "control";
 
   const status = (name: string) =>
     supervisor.status(name).pipe(
       Effect.mapError(() => notRunning(name)),
-      Effect.map((s) => toProtocolStatus(s, sources.get(name) ?? s.source ?? "control")),
+      Effect.map((s) => toProtocolStatus(s, sourceOf(name, s))),
     );
   const lifecycle = <A>(effect: Effect.Effect<A, { readonly _tag: "ChannelNotFound" | "SupervisorClosed" }>, name: string) =>
     Effect.mapError(effect, (error) => (error._tag === "SupervisorClosed" ? closed() : notRunning(name)));
@@ -174,11 +176,19 @@ export const makeLiveControlBackend = Effect.fnUntraced(function* (options: Live
     );
   const vodOrMissing = (id: number) => (vod: VodRecord | undefined) =>
     vod === undefined ? Effect.fail(new ControlError({ code: "not_found", message: `no VOD with id ${id}` })) : Effect.succeed(vod);
+  // Pausing and resuming alike: the supervisor acts, then the flag is stored for the next start.
+  const setPaused = (name: string, paused: boolean) =>
+    Effect.gen(function* () {
+      const s = yield* lifecycle(paused ? supervisor.pause(name) : supervisor.resume(name), name);
+      const source = sourceOf(name, s);
+      yield* persist({ name, source, paused }, false);
+      return toProtocolStatus(s, source);
+    });
   const wake = (channel: string) => Effect.ignore(supervisor.request(channel, { type: "WAKE" }));
 
   const backend: ControlBackend = {
     channels: {
-      list: () => Effect.map(supervisor.list, (all) => all.map((s) => toProtocolStatus(s, sources.get(s.name) ?? s.source ?? "control"))),
+      list: () => Effect.map(supervisor.list, (all) => all.map((s) => toProtocolStatus(s, sourceOf(s.name, s)))),
       status,
       add: (spec: ChannelSpec) =>
         Effect.gen(function* () {
@@ -212,25 +222,13 @@ export const makeLiveControlBackend = Effect.fnUntraced(function* (options: Live
           }
           yield* channelsRepo.remove(name).pipe(Effect.mapError(database));
         }),
-      pause: (name) =>
-        Effect.gen(function* () {
-          const s = yield* lifecycle(supervisor.pause(name), name);
-          const source = sources.get(name) ?? s.source ?? "control";
-          yield* persist({ name, source, paused: true }, false);
-          return toProtocolStatus(s, source);
-        }),
-      resume: (name) =>
-        Effect.gen(function* () {
-          const s = yield* lifecycle(supervisor.resume(name), name);
-          const source = sources.get(name) ?? s.source ?? "control";
-          yield* persist({ name, source, paused: false }, false);
-          return toProtocolStatus(s, source);
-        }),
+      pause: (name) => setPaused(name, true),
+      resume: (name) => setPaused(name, false),
       update: (name, change) =>
         Effect.gen(function* () {
           const current = change.settings === undefined ? yield* lifecycle(supervisor.status(name), name) : yield* lifecycle(supervisor.update(name, change.settings), name);
           if (change.source !== undefined) sources.set(name, change.source);
-          const source = sources.get(name) ?? current.source ?? "control";
+          const source = sourceOf(name, current);
           yield* persist(
             { name, source, ...(change.settings === undefined ? {} : { settings: change.settings as unknown as Schema.JsonObject }) },
             source === "control",
