@@ -5,7 +5,7 @@
  * processor idle, so a finished stream's archive reaches `vods` only through
  * the chat's own Helix lookup.
  */
-import { Context, Effect, Exit, Layer, Logger, Scope } from "effect";
+import { Context, Effect, Exit, Fiber, Layer, Logger, Scope } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BreakerStore } from "../../../src/actors/breaker-store.ts";
 import { CatalogWork } from "../../../src/actors/catalog-work.ts";
 import { chatServicesLayer } from "../../../src/actors/chat-services-layer.ts";
+import { ChatWork, type LiveChange } from "../../../src/actors/chat-work.ts";
 import { ChatWorkOptions, chatWorkLive, defaultChatWorkOptions } from "../../../src/actors/chat-work-live.ts";
 import { ProcessorWork } from "../../../src/actors/processor-work.ts";
 import { ToolCheck } from "../../../src/actors/tool-check.ts";
@@ -34,6 +35,7 @@ type Services = Supervisor | RuntimeEvents | ChatConnections | ChatSink | LiveSt
 
 interface Runtime {
   readonly supervisor: Supervisor["Service"];
+  readonly chatWork: ChatWork["Service"];
   readonly connections: ChatConnections["Service"];
   readonly liveStatus: LiveStatus["Service"];
   readonly events: Array<RuntimeEvent>;
@@ -106,6 +108,7 @@ const startRuntime = async (): Promise<Runtime> => {
   Context.get(context, RuntimeEvents).listen((event) => void events.push(event));
   return {
     supervisor: Context.get(context, Supervisor),
+    chatWork: Context.get(context, ChatWork),
     connections: Context.get(context, ChatConnections),
     liveStatus: Context.get(context, LiveStatus),
     events,
@@ -316,6 +319,32 @@ describe("chat work under the supervisor", () => {
     // The switch was not a failure.
     const status = await rt.run(rt.supervisor.status("switch_one"));
     expect([status.lastError, status.children.chat.restarts]).toEqual([null, 0]);
+
+    // Back to auto: a new chat actor sees the end of the stream and reconciles its chat.
+    await rt.run(rt.supervisor.update("switch_one", { ...testChannelSettings, chat: "auto" }));
+    await until(() => rt.connections.snapshot().joinsSent, (n) => n === 3);
+    await until(() => chatState(rt, "switch_one"), (state) => state === "watching.live.session.recording");
+    sim.setLive("switch_one", false);
+    await until(() => chatState(rt, "switch_one"), (state) => state === "watching.offline");
+    expect(await vodsOf(rt, "switch_one")).toEqual([expect.objectContaining({ stream_id: session.streamId, is_placeholder: false, twitch_vod_id: session.vodId })]);
+  });
+
+  it("a channel stays polled while anyone follows it: a recording that ends leaves the status watcher's registration", async () => {
+    const rt = await startRuntime();
+    const watched = () => rt.run(Effect.map(rt.liveStatus.pollNow, (poll) => poll.watched));
+    const watcher = Effect.runSync(Scope.make());
+    const changes: Array<LiveChange> = [];
+    await rt.run(rt.chatWork.watchLive("off_one", (change) => void changes.push(change)).pipe(Scope.provide(watcher)));
+    const recording = Effect.runFork(Effect.scoped(rt.chatWork.record("off_one", null, { connected: () => {}, rate: () => {} })));
+    await until(() => rt.connections.snapshot().connections.flatMap((c) => c.joined), (joined) => joined.includes("off_one"));
+    expect(await watched()).toBe(1);
+    await Effect.runPromise(Fiber.interrupt(recording));
+    expect(poolChannels(rt).flat()).toEqual([]);
+    expect(await watched()).toBe(1);
+    sim.setLive("off_one", true);
+    await until(() => changes, (seen) => seen.some((change) => change.live));
+    await Effect.runPromise(Scope.close(watcher, Exit.void));
+    expect(await watched()).toBe(0);
   });
 
   it("two channels share one connection; removing one mid-recording leaves its slot and nothing running, the other records on", async () => {
