@@ -54,6 +54,17 @@ const ownedElsewhere = (ctx: CommandContext, name: string, source: "env" | "file
 
 const locked = <A, E>(ctx: CommandContext, effect: Effect.Effect<A, E>) => ctx.lock.withPermit(effect);
 
+// `channels.pause` and `channels.resume`: the backend acts, then the change is announced.
+const setPaused = (ctx: CommandContext, name: string, paused: boolean) =>
+  locked(
+    ctx,
+    Effect.gen(function* () {
+      const channel = yield* (paused ? ctx.backend.channels.pause(name) : ctx.backend.channels.resume(name));
+      ctx.publish(channelEvent(name, paused ? "paused" : "resumed", channel.source));
+      return { channel };
+    }),
+  );
+
 const handlers: { readonly [C in BackendCommand]: Handler<C> } = {
   "channels.list": (ctx) => Effect.map(ctx.backend.channels.list(), (channels) => ({ channels })),
   "channels.status": (ctx, params) =>
@@ -82,24 +93,8 @@ const handlers: { readonly [C in BackendCommand]: Handler<C> } = {
         return { removed: params.name };
       }),
     ),
-  "channels.pause": (ctx, params) =>
-    locked(
-      ctx,
-      Effect.gen(function* () {
-        const channel = yield* ctx.backend.channels.pause(params.name);
-        ctx.publish(channelEvent(params.name, "paused", channel.source));
-        return { channel };
-      }),
-    ),
-  "channels.resume": (ctx, params) =>
-    locked(
-      ctx,
-      Effect.gen(function* () {
-        const channel = yield* ctx.backend.channels.resume(params.name);
-        ctx.publish(channelEvent(params.name, "resumed", channel.source));
-        return { channel };
-      }),
-    ),
+  "channels.pause": (ctx, params) => setPaused(ctx, params.name, true),
+  "channels.resume": (ctx, params) => setPaused(ctx, params.name, false),
   "channels.update": (ctx, params) =>
     locked(
       ctx,
