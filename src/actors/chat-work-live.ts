@@ -27,7 +27,7 @@
 import { Clock, Context, Duration, Effect, Exit, Layer, Option, Queue, Result, Scope } from "effect";
 import type { SqlClient } from "effect/sql/SqlClient";
 import type { SqlError } from "effect/sql/SqlError";
-import type { LiveStream } from "../machines/chat.ts";
+import type { LiveStream, ReconcilePolicy } from "../machines/chat.ts";
 import { resolveChannelUser } from "../services/catalog-scan.ts";
 import type { ChannelRecording } from "../services/chat-recorder.ts";
 import { ChatRecorder } from "../services/chat-recorder.ts";
@@ -70,6 +70,21 @@ export const defaultChatWorkOptions: ChatWorkOptions = {
 export const ChatWorkOptions = Context.Reference<ChatWorkOptions>("vod-tender/actors/ChatWorkOptions", {
   defaultValue: () => defaultChatWorkOptions,
 });
+
+/**
+ * The chat machine's reconcile policy (`SupervisorOptions.policy.chat.reconcile`)
+ * from `VOD_RECONCILE_DELAY` and `VOD_RECONCILE_WINDOW`: the first look after
+ * `delayMs`, then one every `retryMs` (30 s, as the Go original) as long as
+ * the look falls within `windowMs` of the stream's end; always at least one.
+ */
+export const chatReconcilePolicy = (options: { readonly delayMs: number; readonly windowMs: number; readonly retryMs?: number }): ReconcilePolicy => {
+  const retryMs = Math.max(1, options.retryMs ?? 30_000);
+  return {
+    delayMs: options.delayMs,
+    retryMs,
+    maxAttempts: Math.max(1, Math.floor((options.windowMs - options.delayMs) / retryMs) + 1),
+  };
+};
 
 const toStream = (stream: StatusStream): LiveStream => ({
   id: stream.streamId,
