@@ -7,6 +7,7 @@ import { randomBytes, timingSafeEqual, createHash } from "node:crypto";
 import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Effect, Redacted, Schema } from "effect";
+import { revealSecret } from "../services/reveal-secret.ts";
 
 /** File name of the stored token inside `$DATA_DIR`. */
 export const CONTROL_TOKEN_FILE = "control-token";
@@ -36,7 +37,7 @@ export const controlTokenPath = (dataDir: string): string => join(dataDir, CONTR
 export const generateControlToken = (): string => `vt_${randomBytes(32).toString("base64url")}`;
 
 const fromEnv = (value: string | Redacted.Redacted<string> | undefined): string | undefined => {
-  const trimmed = (Redacted.isRedacted(value) ? Redacted.value(value) : value)?.trim();
+  const trimmed = (value === undefined ? undefined : revealSecret(value))?.trim();
   return trimmed === undefined || trimmed === "" ? undefined : trimmed;
 };
 

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { Clock, Effect, Redacted, Schema, Semaphore } from "effect";
 import { errorText, parseJson } from "./helix-token.ts";
 import { postTokenForm, tokenEndpointUrl, tokenRefreshAt } from "./oauth-token-endpoint.ts";
+import { revealSecret } from "./reveal-secret.ts";
 
 /** Where and as which OAuth client to refresh. */
 export interface GoogleTokenOptions {
@@ -54,9 +55,6 @@ const ErrorWire = Schema.Struct({
   error_description: Schema.optional(Schema.String),
 });
 
-const reveal = (value: Redacted.Redacted<string> | string): string =>
-  Redacted.isRedacted(value) ? Redacted.value(value) : value;
-
 // Cache keys are digests so the refresh tokens themselves are not kept twice in memory dumps.
 const keyOf = (refreshToken: string): string => createHash("sha256").update(refreshToken).digest("hex");
 
@@ -72,7 +70,7 @@ export const makeGoogleTokens = (options: GoogleTokenOptions): Effect.Effect<Goo
       Effect.gen(function* () {
         const body = new URLSearchParams({
           client_id: options.clientId,
-          client_secret: reveal(options.clientSecret),
+          client_secret: revealSecret(options.clientSecret),
           refresh_token: refreshToken,
           grant_type: "refresh_token",
         });
@@ -109,7 +107,7 @@ export const makeGoogleTokens = (options: GoogleTokenOptions): Effect.Effect<Goo
       });
 
     const get = (refreshToken: Redacted.Redacted<string> | string) => {
-      const plain = reveal(refreshToken);
+      const plain = revealSecret(refreshToken);
       const key = keyOf(plain);
       return Effect.flatMap(cached(key), (hit) =>
         hit !== undefined
@@ -120,7 +118,7 @@ export const makeGoogleTokens = (options: GoogleTokenOptions): Effect.Effect<Goo
 
     const invalidate = (refreshToken: Redacted.Redacted<string> | string, accessToken: string) =>
       Effect.sync(() => {
-        const key = keyOf(reveal(refreshToken));
+        const key = keyOf(revealSecret(refreshToken));
         if (cache.get(key)?.token === accessToken) cache.delete(key);
       });
 

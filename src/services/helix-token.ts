@@ -11,6 +11,7 @@ import { Clock, Effect, Redacted, Schema, Semaphore } from "effect";
 import { HelixAuthError, HelixDecodeError, HelixHttpError, HelixNetworkError } from "./helix-errors.ts";
 import { AppTokenWire, ErrorWire } from "./helix-types.ts";
 import { postTokenForm, tokenEndpointUrl, tokenRefreshAt } from "./oauth-token-endpoint.ts";
+import { revealSecret } from "./reveal-secret.ts";
 
 /** Where and how to mint app tokens. */
 export interface AppTokenOptions {
@@ -52,9 +53,7 @@ export const makeAppTokenSource = (options: AppTokenOptions): Effect.Effect<AppT
     let cached: { readonly token: string; readonly refreshAt: number } | undefined;
     let mints = 0;
     const url = tokenEndpointUrl(options.oauthUrl);
-    const secret = Redacted.isRedacted(options.clientSecret)
-      ? Redacted.value(options.clientSecret)
-      : options.clientSecret;
+    const secret = revealSecret(options.clientSecret);
 
     const mint = Effect.gen(function* () {
       const body = new URLSearchParams({

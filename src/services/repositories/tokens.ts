@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { Context, Effect, Layer, Redacted, Schema } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import type { SqlError } from "effect/sql/SqlError";
+import { revealSecret } from "../reveal-secret.ts";
 import { makeTokenCipher, type TokenCipher, type TokenCipherKeyError } from "../token-cipher.ts";
 
 /** The `channel` of tokens every channel shares. */
@@ -90,8 +91,6 @@ const TokenRow = Schema.Struct({
 });
 
 const decodeRow = Schema.decodeUnknownEffect(TokenRow);
-
-const reveal = (value: Redacted.Redacted<string> | string): string => (Redacted.isRedacted(value) ? Redacted.value(value) : value);
 
 /** Names a key without revealing it: the first 16 hex digits of its SHA-256. */
 export const encryptionKeyId = (key: Uint8Array): string => createHash("sha256").update(key).digest("hex").slice(0, 16);
@@ -174,10 +173,10 @@ export class TokensRepository extends Context.Service<TokensRepository, TokenSto
 
         const put = Effect.fn("Tokens.put")(function* (token: OAuthTokenInput) {
           const { provider, channel } = token;
-          const access = yield* seal(provider, channel, "access", reveal(token.accessToken));
+          const access = yield* seal(provider, channel, "access", revealSecret(token.accessToken));
           let refresh: string | null = null;
           if (token.refreshToken !== undefined) {
-            refresh = yield* seal(provider, channel, "refresh", reveal(token.refreshToken));
+            refresh = yield* seal(provider, channel, "refresh", revealSecret(token.refreshToken));
           } else {
             // The stored refresh token is re-sealed too, so the row never mixes versions.
             const stored = yield* get(provider, channel);
