@@ -4,10 +4,11 @@
  * Concurrent uploads of the same channel share one refresh.
  */
 import { createHash } from "node:crypto";
-import { Clock, Effect, Redacted, Schema, Semaphore } from "effect";
+import { Clock, Effect, Redacted, Schema } from "effect";
 import { errorText, parseJson } from "./helix-token.ts";
 import { postTokenForm, tokenEndpointUrl, tokenRefreshAt } from "./oauth-token-endpoint.ts";
 import { revealSecret } from "./reveal-secret.ts";
+import { makeTokenCache } from "./token-cache.ts";
 
 /** Where and as which OAuth client to refresh. */
 export interface GoogleTokenOptions {
@@ -61,8 +62,7 @@ const keyOf = (refreshToken: string): string => createHash("sha256").update(refr
 /** Builds the token cache; nothing is fetched until the first `get`. */
 export const makeGoogleTokens = (options: GoogleTokenOptions): Effect.Effect<GoogleTokens> =>
   Effect.gen(function* () {
-    const lock = yield* Semaphore.make(1);
-    const cache = new Map<string, { readonly token: string; readonly refreshAt: number }>();
+    const cache = yield* makeTokenCache;
     let refreshes = 0;
     const url = tokenEndpointUrl(options.oauthUrl);
 
@@ -94,33 +94,17 @@ export const makeGoogleTokens = (options: GoogleTokenOptions): Effect.Effect<Goo
           Effect.mapError((issue) => new GoogleTokenError({ reason: "decode", status: 200, message: issue.message })),
         );
         const now = yield* Clock.currentTimeMillis;
-        const refreshAt = tokenRefreshAt(now, token.expires_in, options.refreshMarginMs ?? 60_000);
-        cache.set(keyOf(refreshToken), { token: token.access_token, refreshAt });
         refreshes++;
-        return token.access_token;
-      });
-
-    const cached = (key: string) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        const entry = cache.get(key);
-        return entry !== undefined && now < entry.refreshAt ? entry.token : undefined;
+        return { token: token.access_token, refreshAt: tokenRefreshAt(now, token.expires_in, options.refreshMarginMs ?? 60_000) };
       });
 
     const get = (refreshToken: Redacted.Redacted<string> | string) => {
       const plain = revealSecret(refreshToken);
-      const key = keyOf(plain);
-      return Effect.flatMap(cached(key), (hit) =>
-        hit !== undefined
-          ? Effect.succeed(hit)
-          : lock.withPermit(Effect.flatMap(cached(key), (again) => (again !== undefined ? Effect.succeed(again) : refresh(plain)))),
-      );
+      return cache.get(keyOf(plain), refresh(plain));
     };
 
     const invalidate = (refreshToken: Redacted.Redacted<string> | string, accessToken: string) =>
-      Effect.sync(() => {
-        const key = keyOf(revealSecret(refreshToken));
-        if (cache.get(key)?.token === accessToken) cache.delete(key);
-      });
+      cache.invalidate(keyOf(revealSecret(refreshToken)), accessToken);
 
     return { get, invalidate, refreshes: Effect.sync(() => refreshes) };
   });

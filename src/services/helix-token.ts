@@ -7,11 +7,12 @@
  * minted a token per catalog cycle). A 401 from Helix invalidates the token it
  * was sent with, so the next caller mints exactly one replacement.
  */
-import { Clock, Effect, Redacted, Schema, Semaphore } from "effect";
+import { Clock, Effect, Redacted, Schema } from "effect";
 import { HelixAuthError, HelixDecodeError, HelixHttpError, HelixNetworkError } from "./helix-errors.ts";
 import { AppTokenWire, ErrorWire } from "./helix-types.ts";
 import { postTokenForm, tokenEndpointUrl, tokenRefreshAt } from "./oauth-token-endpoint.ts";
 import { revealSecret } from "./reveal-secret.ts";
+import { makeTokenCache } from "./token-cache.ts";
 
 /** Where and how to mint app tokens. */
 export interface AppTokenOptions {
@@ -45,12 +46,13 @@ export interface AppTokenSource {
 const ENDPOINT = "oauth2/token";
 const decodeToken = Schema.decodeUnknownEffect(AppTokenWire);
 const decodeError = Schema.decodeUnknownOption(ErrorWire);
+// The process has one app token; it is cached under this one key.
+const appTokenKey = "app";
 
 /** Builds the token source; nothing is fetched until the first `get`. */
 export const makeAppTokenSource = (options: AppTokenOptions): Effect.Effect<AppTokenSource> =>
   Effect.gen(function* () {
-    const lock = yield* Semaphore.make(1);
-    let cached: { readonly token: string; readonly refreshAt: number } | undefined;
+    const cache = yield* makeTokenCache;
     let mints = 0;
     const url = tokenEndpointUrl(options.oauthUrl);
     const secret = revealSecret(options.clientSecret);
@@ -81,32 +83,16 @@ export const makeAppTokenSource = (options: AppTokenOptions): Effect.Effect<AppT
         Effect.mapError((issue) => new HelixDecodeError({ endpoint: ENDPOINT, message: issue.message })),
       );
       const now = yield* Clock.currentTimeMillis;
-      cached = { token: token.access_token, refreshAt: tokenRefreshAt(now, token.expires_in, options.refreshMarginMs ?? 60_000) };
       mints++;
       options.onMint?.({ expiresInSeconds: token.expires_in });
-      return token.access_token;
+      return { token: token.access_token, refreshAt: tokenRefreshAt(now, token.expires_in, options.refreshMarginMs ?? 60_000) };
     });
 
-    const fresh = Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis;
-      return cached !== undefined && now < cached.refreshAt ? cached.token : undefined;
-    });
-
-    const get = Effect.gen(function* () {
-      const hit = yield* fresh;
-      if (hit !== undefined) return hit;
-      // Whoever gets the permit first mints; the rest find its token on their re-check.
-      return yield* lock.withPermit(
-        Effect.flatMap(fresh, (again) => (again !== undefined ? Effect.succeed(again) : mint)),
-      );
-    });
-
-    const invalidate = (token: string) =>
-      Effect.sync(() => {
-        if (cached?.token === token) cached = undefined;
-      });
-
-    return { get, invalidate, mints: Effect.sync(() => mints) };
+    return {
+      get: cache.get(appTokenKey, mint),
+      invalidate: (token: string) => cache.invalidate(appTokenKey, token),
+      mints: Effect.sync(() => mints),
+    };
   });
 
 /** Parses JSON, or returns the raw text when it is not JSON (error pages). */
