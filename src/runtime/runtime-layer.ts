@@ -115,13 +115,15 @@ export const runtimeLayer = (config: AppConfig, logger: PinoLogger, metrics: Met
     pollIntervalMs: config.chat.pollIntervalMs,
   });
   const helixProblem = missingHelixCredentials(config);
+  const options = Layer.succeed(SupervisorOptions, supervisorOptionsOf(config));
   const work = Layer.mergeAll(
     helixProblem === undefined ? catalogWorkLive : catalogWithout(helixProblem),
     processorWorkLive,
-    chatWorkLive,
+    // The chat work reads the reconcile policy from the supervisor's options.
+    chatWorkLive.pipe(Layer.provide(options)),
     Layer.effect(BreakerStore, KvRepository.useSync(BreakerStore.fromKv)),
     ToolCheck.layer(toolPaths(config)),
-    Layer.succeed(SupervisorOptions, supervisorOptionsOf(config)),
+    options,
   );
   const supervisor = Supervisor.layer.pipe(Layer.provide(work), Layer.provideMerge(RuntimeEvents.layer));
   return supervisor.pipe(

@@ -5,7 +5,7 @@
  * pool closes, the embedded PostgreSQL stops). `start` and `demo` both run it.
  */
 import { readFileSync } from "node:fs";
-import { Effect } from "effect";
+import { Duration, Effect, Schedule } from "effect";
 import type { Redacted } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import type { Logger as PinoLogger } from "pino";
@@ -20,6 +20,7 @@ import { AuditRepository } from "../services/repositories/audit.ts";
 import { KvRepository } from "../services/repositories/kv.ts";
 import { VodsRepository } from "../services/repositories/vods.ts";
 import { Supervisor } from "../services/supervisor.ts";
+import { reconcilePending } from "../services/chat-reconcile.ts";
 import { runChatRetention } from "../services/chat-retention.ts";
 import { retentionLoop } from "../services/vod-retention.ts";
 import { adminRoutes } from "./admin-api.ts";
@@ -132,6 +133,15 @@ export const runServer = Effect.fn("runServer")(function* (config: AppConfig, op
     supervisor.list.pipe(Effect.map((channels) => channels.map((c) => ({ name: c.name, retention: c.settings.retention })))),
     { dataDir: config.dataDir },
   ).pipe(Effect.forkScoped);
+  // Chat left on a placeholder (a reconciliation cut short by a restart or a
+  // removal) moves to its archive once the catalog has it.
+  yield* reconcilePending().pipe(
+    Effect.tap((moved) => (moved.length > 0 ? Effect.logInfo(`reconciled ${moved.length} pending stream(s)`) : Effect.void)),
+    Effect.catchCause((cause) => Effect.logWarning("pending chat reconciliation failed", cause)),
+    Effect.repeat(Schedule.spaced(Duration.minutes(30))),
+    Effect.provide(context),
+    Effect.forkScoped,
+  );
   if (config.chat.retentionDays > 0) {
     yield* runChatRetention(config.chat.retentionDays).pipe(Effect.forkScoped);
   }

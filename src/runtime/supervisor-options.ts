@@ -2,6 +2,7 @@
  * The supervisor's limits as the configuration states them: restart intensity
  * and backoff, breaker, download retries, processing and reconciliation pace.
  */
+import { chatReconcilePolicy } from "../actors/chat-work-live.ts";
 import type { AppConfig } from "../services/config.ts";
 import { defaultSupervisorOptions } from "../services/supervisor.ts";
 import type { SupervisorOptions } from "../services/supervisor.ts";
@@ -32,12 +33,8 @@ export const supervisorOptionsOf = (config: AppConfig): SupervisorOptions => {
       catalog: defaults.catalog,
       chat: {
         ...defaults.chat,
-        reconcile: {
-          ...defaults.chat.reconcile,
-          delayMs: config.chat.reconcileDelayMs,
-          // Looks continue for the whole window (VOD_RECONCILE_WINDOW), at the default pace.
-          maxAttempts: Math.max(1, Math.ceil(config.chat.reconcileWindowMs / defaults.chat.reconcile.retryMs)),
-        },
+        // Looks continue for the whole window (VOD_RECONCILE_WINDOW) after VOD_RECONCILE_DELAY.
+        reconcile: chatReconcilePolicy({ delayMs: config.chat.reconcileDelayMs, windowMs: config.chat.reconcileWindowMs }),
       },
     },
   };
