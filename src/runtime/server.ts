@@ -103,7 +103,8 @@ export const runServer = Effect.fn("runServer")(function* (config: AppConfig, op
   // The Go original's `catalog` endpoint runs one backfill with its own limits;
   // it runs beside the channel's own catalog actor, then wakes the processor.
   const vodControl: VodControl = {
-    scan: (channel) => supervisor.request(channel, { type: "WAKE" }).pipe(Effect.as(true), Effect.orElseSucceed(() => false)),
+    // As in the Go original, a scan lists the channel's new VODs and processes them.
+    scan: (channel) => supervisor.request(channel, { type: "SCAN" }).pipe(Effect.as(true), Effect.orElseSucceed(() => false)),
     catalog: (channel, request) =>
       supervisor.status(channel).pipe(
         Effect.flatMap((status) =>
