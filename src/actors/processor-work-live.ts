@@ -39,8 +39,7 @@ export const processorWorkLive: Layer.Layer<ProcessorWork, never, VodProcessing 
       verify: (_channel, job, file) => processing.verify(job.vodId, file).pipe(Effect.mapError(toWorkError)),
       upload: (_channel, job, file, settings) =>
         processing.upload(job.vodId, file, settings).pipe(
-          // The interface has no "skipped": an empty URL says no upload was due.
-          Effect.map((result) => ({ url: result.url ?? "" })),
+          Effect.map((result) => ({ url: result.url })),
           Effect.mapError(toWorkError),
         ),
       finish: (_channel, job, outcome) => processing.finish(job.vodId, outcomeOf(outcome)).pipe(Effect.mapError(toWorkError)),

@@ -38,13 +38,13 @@ export class ProcessorWork extends Context.Service<
     ) => Effect.Effect<DownloadedFile, WorkError, Scope.Scope>;
     /** Checks the downloaded file (duration, streams). */
     readonly verify: (channel: string, job: DownloadJob, file: DownloadedFile) => Effect.Effect<void, WorkError, Scope.Scope>;
-    /** Uploads the file; returns the video's URL. */
+    /** Uploads the file; returns the video's URL, or null when no upload was due (already on YouTube, skipped, capped, no credential). */
     readonly upload: (
       channel: string,
       job: DownloadJob,
       file: DownloadedFile,
       settings: UploadSettings,
-    ) => Effect.Effect<{ readonly url: string }, WorkError, Scope.Scope>;
+    ) => Effect.Effect<{ readonly url: string | null }, WorkError, Scope.Scope>;
     /** Records how the VOD ended (state, retries, path, URL, error). */
     readonly finish: (channel: string, job: DownloadJob, outcome: DownloadOutcome) => Effect.Effect<void, WorkError, Scope.Scope>;
   }

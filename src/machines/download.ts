@@ -148,7 +148,7 @@ export const downloadMachine = setup({
     /** Sends `PROGRESS` to its parent while it runs. */
     download: unbound<DownloadedFile, StageInput>("download.download"),
     verify: unbound<void, FileStageInput>("download.verify"),
-    upload: unbound<{ readonly url: string }, UploadInput>("download.upload"),
+    upload: unbound<{ readonly url: string | null }, UploadInput>("download.upload"),
   },
   actions: {
     recordFailure: assign({ failure: (_, params: { readonly error: unknown }) => (isExpectedFailure(params.error) ? params.error : null) }),

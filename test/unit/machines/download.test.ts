@@ -17,7 +17,7 @@ const scripted = (script: {
   prepare?: Array<Step<void>>;
   download?: Array<Step<DownloadedFile>>;
   verify?: Array<Step<void>>;
-  upload?: Array<Step<{ url: string }>>;
+  upload?: Array<Step<{ url: string | null }>>;
   slot?: "grant" | "hold";
 }) => {
   const calls: Array<{ stage: string; attempt: number }> = [];
@@ -41,7 +41,7 @@ const scripted = (script: {
       prepare: play<void, StageInput>("prepare", script.prepare, undefined),
       download: play<DownloadedFile, StageInput>("download", script.download, file),
       verify: play<void, FileStageInput>("verify", script.verify, undefined),
-      upload: play<{ url: string }, UploadInput>("upload", script.upload, { url: "https://youtu.be/x" }),
+      upload: play<{ url: string | null }, UploadInput>("upload", script.upload, { url: "https://youtu.be/x" }),
     },
   });
   return { machine, calls, aborted, file };
