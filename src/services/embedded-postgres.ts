@@ -59,6 +59,8 @@ export interface EmbeddedPostgresOptions {
   readonly port?: number;
   /** How long PostgreSQL may take to accept connections; default 120 s (crash recovery can be slow). */
   readonly startTimeout?: Duration.Input;
+  /** Extra server settings (`-c name=value`), e.g. `fsync: "off"` for throw-away test clusters. */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 type Reason = EmbeddedPostgresError["reason"];
@@ -390,13 +392,24 @@ const startServer = async (
   owner: RunAs | undefined,
   fixedPort: number | undefined,
   timeoutMs: number,
+  settings: Readonly<Record<string, string>>,
 ): Promise<Server> => {
   for (let tries = 1; ; tries++) {
     const port = fixedPort ?? (await freePort());
     const from = await logSize(logFile);
     const { child, exit } = await spawnLogged(
       binaries().postgres,
-      ["-D", dataPath, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+      [
+        "-D",
+        dataPath,
+        "-p",
+        String(port),
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "unix_socket_directories=",
+        ...Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
+      ],
       logFile,
       owner,
       true,
@@ -483,7 +496,7 @@ export const startEmbeddedPostgres = Effect.fn("startEmbeddedPostgres")(function
   const timeoutMs = Duration.toMillis(Duration.fromInputUnsafe(options.startTimeout ?? Duration.seconds(120)));
   const server = yield* Effect.acquireRelease(
     attempt(directory, "start", "cannot start PostgreSQL", () =>
-      startServer(directory, dataPath, logFile, owner, options.port, timeoutMs),
+      startServer(directory, dataPath, logFile, owner, options.port, timeoutMs, options.settings ?? {}),
     ),
     (running) => Effect.promise(() => stopServer(running)),
   );

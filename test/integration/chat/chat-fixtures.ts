@@ -15,7 +15,7 @@ import { createTestDatabase, type TestDatabase } from "../../support/database.ts
 
 /** The raw Twitch lines of the reference capture, comments and blanks removed. */
 export const wireLines: ReadonlyArray<string> = readFileSync(
-  new URL("../../../../shared/reference/wire/irc_lines.txt", import.meta.url),
+  new URL("../../support/wire/irc_lines.txt", import.meta.url),
   "utf8",
 )
   .split("\n")

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseIrcLine, type IrcMessage } from "../../../src/sim/irc-message.ts";
 import type { ChatKind } from "../../../src/sim/scenario.ts";
 import { startSimulator, type Simulator } from "../../../src/sim/simulator.ts";
-import { wireLine } from "../../unit/sim/wire-data.ts";
+import { wireLine } from "../../support/wire-data.ts";
 
 // Tags Twitch sends today that some older captures lack.
 const modernExtras = new Set([

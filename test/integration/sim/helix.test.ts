@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/sim/clock.ts";
 import { startSimulator, type Simulator } from "../../../src/sim/simulator.ts";
-import { helixFixture } from "../../unit/sim/wire-data.ts";
+import { helixFixture } from "../../support/wire-data.ts";
 import { appToken, helixGet, request, shapeOf } from "./sim-client.ts";
 
 const first = <T>(body: unknown): T => (body as { data: T[] }).data[0]!;

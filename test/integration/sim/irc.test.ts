@@ -5,7 +5,7 @@ import tmi from "tmi.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseIrcLine } from "../../../src/sim/irc-message.ts";
 import { startSimulator, type Simulator } from "../../../src/sim/simulator.ts";
-import { wireLine, wireLines } from "../../unit/sim/wire-data.ts";
+import { wireLine, wireLines } from "../../support/wire-data.ts";
 import { anonymous, RawIrc } from "./raw-irc.ts";
 
 const waitFor = async (pred: () => boolean, ms = 10_000): Promise<void> => {

@@ -9,7 +9,7 @@ import {
 } from "../../../src/services/chat-message.ts";
 
 // Real Twitch traffic collected from public sources (see the file's header).
-const wireLines = readFileSync(new URL("../../../../shared/reference/wire/irc_lines.txt", import.meta.url), "utf8")
+const wireLines = readFileSync(new URL("../../support/wire/irc_lines.txt", import.meta.url), "utf8")
   .split("\n")
   .filter((line) => line !== "" && !line.startsWith("#"));
 const line = (needle: string): string => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeCursor, encodeCursor } from "../../../src/sim/helix-cursor.ts";
-import { helixFixture } from "./wire-data.ts";
+import { helixFixture } from "../../support/wire-data.ts";
 
 describe("Helix cursors", () => {
   it("have the shape of Twitch's own", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { escapeTagValue, formatIrcLine, formatTags, parseIrcLine, unescapeTagValue } from "../../../src/sim/irc-message.ts";
-import { wireLine, wireLines } from "./wire-data.ts";
+import { wireLine, wireLines } from "../../support/wire-data.ts";
 
 describe("parseIrcLine", () => {
   it("reads a tagged PRIVMSG as twitch-irc-rs test_privmsg expects", () => {
