@@ -82,6 +82,9 @@ describe("VOD claims", () => {
                 continue;
               }
               taken.set(claimed.id, [...(taken.get(claimed.id) ?? []), name]);
+              // Hold the claim a moment, as a download would, so the other process's
+              // claims overlap with it and must skip the locked rows.
+              yield* Effect.sleep("5 millis");
               yield* process.claims.finish(claimed.id, { _tag: "Done" });
             }
           }
