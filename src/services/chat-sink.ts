@@ -28,7 +28,7 @@ import { type ChatRow, insertChatRows } from "./repositories/chat.ts";
 export interface ChatSinkOptions {
   /** Journal folder, normally `$DATA_DIR/chat-journal`. */
   readonly journalDirectory: string;
-  /** Rows per INSERT; a batch is written as soon as this many wait. Default 1000. */
+  /** Rows per INSERT; a batch is written as soon as this many wait. Default 2000. */
   readonly batchSize?: number;
   /**
    * Batches written at once, default 2 (one database backend each). Rows are
@@ -146,7 +146,7 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
   Effect.gen(function* () {
     const sql = yield* SqlClient;
     const metrics = Option.getOrUndefined(yield* Effect.serviceOption(Metrics));
-    const batchSize = options.batchSize ?? 1000;
+    const batchSize = options.batchSize ?? 2000;
     const flushIntervalMs = options.flushIntervalMs ?? 250;
     const highWater = options.highWaterRows ?? 20_000;
     const lowWater = Math.floor(highWater / 2);

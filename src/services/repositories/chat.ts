@@ -193,31 +193,48 @@ export const insertChatRows = Effect.fn("insertChatRows")(function* (
  * chat: `deleted_at` is set to the event's time, the rows stay. A CLEARMSG
  * names one message; a CLEARCHAT with a user hides that user's messages, one
  * without hides everything, both reaching back `clearChatLookbackMs`.
- * Idempotent: rows already marked keep their first deletion time.
+ * Idempotent: rows already marked keep their first deletion time, and a row
+ * several events of the list reach takes the time of the first of them.
  */
 export const applyDeletions = Effect.fn("applyDeletions")(function* (
   events: ReadonlyArray<ChatMessage>,
 ): Effect.fn.Return<void, SqlError, SqlClient> {
+  const clears = events.filter((e) => e.kind === "CLEARMSG" || e.kind === "CLEARCHAT");
+  if (clears.length === 0) return;
   const sql = yield* SqlClient;
-  for (const e of events) {
-    const at = new Date(e.sentAt);
-    if (e.kind === "CLEARMSG") {
-      const target = e.params?.["target-msg-id"];
-      if (target === undefined) continue;
-      yield* sql`
-        UPDATE chat_messages SET deleted_at = ${at}
-        WHERE msg_id = ${target} AND channel = ${e.channel} AND deleted_at IS NULL
-          AND kind IN ('PRIVMSG', 'USERNOTICE')`;
-    } else if (e.kind === "CLEARCHAT") {
-      const since = new Date(e.sentAt - clearChatLookbackMs);
-      const byUser = userClause(sql, e.username === null ? undefined : { username: e.username });
-      yield* sql`
-        UPDATE chat_messages SET deleted_at = ${at}
-        WHERE channel = ${e.channel} ${byUser}
-          AND abs_timestamp >= ${since} AND abs_timestamp <= ${at}
-          AND deleted_at IS NULL AND kind IN ('PRIVMSG', 'USERNOTICE')`;
-    }
-  }
+  const { OID } = PgTypes;
+  // One statement for the whole list: a batch carries a deletion every few
+  // dozen messages, and a round trip and a plan over every partition per
+  // event cost more than the batch's insert. Each branch keeps to one index.
+  yield* sql`
+    WITH e AS (
+      SELECT k, ch, un, tg, to_timestamp(ms / 1000.0) AS at, to_timestamp((ms - ${clearChatLookbackMs}) / 1000.0) AS since, ord
+      FROM unnest(${typed(clears.map((c) => c.kind), OID.text)}::text[], ${typed(clears.map((c) => c.channel), OID.text)}::text[],
+        ${typed(clears.map((c) => c.username), OID.text)}::text[],
+        ${typed(clears.map((c) => c.params?.["target-msg-id"] ?? null), OID.text)}::text[],
+        ${typed(clears.map((c) => c.sentAt), OID.float8)}::float8[]) WITH ORDINALITY AS t(k, ch, un, tg, ms, ord)
+    ),
+    hit AS (
+      SELECT DISTINCT ON (c.msg_id, c.abs_timestamp) c.msg_id, c.abs_timestamp, e.at
+      FROM e CROSS JOIN LATERAL (
+        SELECT m.msg_id, m.abs_timestamp FROM chat_messages m
+        WHERE e.k = 'CLEARMSG' AND m.msg_id = e.tg AND m.channel = e.ch
+          AND m.deleted_at IS NULL AND m.kind IN ('PRIVMSG', 'USERNOTICE')
+        UNION ALL
+        SELECT m.msg_id, m.abs_timestamp FROM chat_messages m
+        WHERE e.k = 'CLEARCHAT' AND e.un IS NOT NULL AND m.channel = e.ch AND m.username = e.un
+          AND m.abs_timestamp >= e.since AND m.abs_timestamp <= e.at
+          AND m.deleted_at IS NULL AND m.kind IN ('PRIVMSG', 'USERNOTICE')
+        UNION ALL
+        SELECT m.msg_id, m.abs_timestamp FROM chat_messages m
+        WHERE e.k = 'CLEARCHAT' AND e.un IS NULL AND m.channel = e.ch
+          AND m.abs_timestamp >= e.since AND m.abs_timestamp <= e.at
+          AND m.deleted_at IS NULL AND m.kind IN ('PRIVMSG', 'USERNOTICE')
+      ) c
+      ORDER BY c.msg_id, c.abs_timestamp, e.ord
+    )
+    UPDATE chat_messages m SET deleted_at = hit.at
+    FROM hit WHERE m.msg_id = hit.msg_id AND m.abs_timestamp = hit.abs_timestamp`;
 });
 
 /** Messages of one VOD between two offsets (seconds), in order; CLEARCHAT/CLEARMSG rows included. */

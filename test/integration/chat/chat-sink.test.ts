@@ -90,13 +90,15 @@ describe("ChatSink", () => {
       const c1 = mustParse(privmsgLine("gamma", "Alice", "other channel", t + 3));
       const clearMsg = mustParse(`@login=bob;room-id=;target-msg-id=${b1.msgId};tmi-sent-ts=${t + 10} :tmi.twitch.tv CLEARMSG #beta :hello`);
       const timeout = mustParse(`@ban-duration=60;room-id=1;target-user-id=${a1.userId};tmi-sent-ts=${t + 20} :tmi.twitch.tv CLEARCHAT #beta :alice`);
+      // A second event reaching the same rows in the same batch: the first one's time stays.
+      const clearBeta = mustParse(`@room-id=1;tmi-sent-ts=${t + 25} :tmi.twitch.tv CLEARCHAT #beta`);
       const later = mustParse(privmsgLine("beta", "Alice", "after the timeout", t + 30));
       const clearAll = mustParse(`@room-id=1;tmi-sent-ts=${t + 40} :tmi.twitch.tv CLEARCHAT #gamma`);
       yield* Effect.gen(function* () {
         const sink = yield* ChatSink;
         for (const m of [a1, a2, b1, c1, clearMsg]) sink.offer(rowOf(m));
         yield* sink.flush;
-        for (const m of [timeout, later, clearAll]) sink.offer(rowOf(m));
+        for (const m of [timeout, clearBeta, later, clearAll]) sink.offer(rowOf(m));
         yield* sink.flush;
         const sql = yield* SqlClient;
         const rows = yield* sql<{ message: string; deleted_at: Date | null; kind: string }>`
@@ -111,7 +113,7 @@ describe("ChatSink", () => {
           "CLEARCHAT:": null,
           "PRIVMSG:after the timeout": null,
         });
-        assert.strictEqual(rows.length, 8, "deletions mark rows, never remove them");
+        assert.strictEqual(rows.length, 9, "deletions mark rows, never remove them");
       }).pipe(Effect.provide(sinkLayer(url, { journalDirectory: dir })));
     }));
 
