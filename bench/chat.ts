@@ -24,7 +24,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { ChatConnections } from "../src/services/chat-connections.ts";
 import { ChatRecorder } from "../src/services/chat-recorder.ts";
-import { ChatSink } from "../src/services/chat-sink.ts";
+import { ChatSink, defaultChatBatchRows } from "../src/services/chat-sink.ts";
 import { connectPgClient, runMigrations } from "../src/services/database.ts";
 import { type ChatRow, insertChatRows, type StoredChatRow, storedChatColumns } from "../src/services/repositories/chat.ts";
 import { startSimulator } from "../src/sim/simulator.ts";
@@ -257,7 +257,9 @@ const runBenchmark = async () => {
       SELECT ${sql.literal(storedChatColumns)} FROM chat_messages ORDER BY abs_timestamp, msg_id LIMIT ${compareRows}`).map(rowFromStored);
     yield* sql`TRUNCATE chat_messages`;
     const bareStart = performance.now();
-    for (let i = 0; i < sample.length; i += 1000) yield* insertChatRows(sample.slice(i, i + 1000), { keepRaw: false });
+    for (let i = 0; i < sample.length; i += defaultChatBatchRows) {
+      yield* insertChatRows(sample.slice(i, i + defaultChatBatchRows), { keepRaw: false });
+    }
     const bareRate = sample.length / ((performance.now() - bareStart) / 1000);
     yield* sql`TRUNCATE chat_messages`;
     // One INSERT per message, as the Go original does, for at most 20 s.

@@ -25,10 +25,18 @@ import { Metrics } from "./metrics.ts";
 import { type ChatRow, insertChatRows } from "./repositories/chat.ts";
 
 /** Options of the sink. */
+/**
+ * Rows per INSERT by default. Each batch pays planning across the monthly
+ * partitions and one deletion statement; at 2,000 rows that overhead stops
+ * dominating (measured: +24% stored msg/s over 1,000 on two cores), while a
+ * batch still waits at most `flushIntervalMs` (250 ms) when traffic is light.
+ */
+export const defaultChatBatchRows = 2_000;
+
 export interface ChatSinkOptions {
   /** Journal folder, normally `$DATA_DIR/chat-journal`. */
   readonly journalDirectory: string;
-  /** Rows per INSERT; a batch is written as soon as this many wait. Default 2000. */
+  /** Rows per INSERT; a batch is written as soon as this many wait. Default `defaultChatBatchRows`. */
   readonly batchSize?: number;
   /**
    * Batches written at once, default 2 (one database backend each). Rows are
@@ -146,7 +154,7 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
   Effect.gen(function* () {
     const sql = yield* SqlClient;
     const metrics = Option.getOrUndefined(yield* Effect.serviceOption(Metrics));
-    const batchSize = options.batchSize ?? 2000;
+    const batchSize = options.batchSize ?? defaultChatBatchRows;
     const flushIntervalMs = options.flushIntervalMs ?? 250;
     const highWater = options.highWaterRows ?? 20_000;
     const lowWater = Math.floor(highWater / 2);
