@@ -14,32 +14,17 @@ import { processorMachine } from "../../../src/machines/processor.ts";
 import type { ToolStatus } from "../../../src/machines/processor.ts";
 import type { RestartType } from "../../../src/machines/supervision-policy.ts";
 import { settle } from "./machine-harness.ts";
+import { quietPolicy, quietSettings } from "./quiet-channel.ts";
 
-const settings: ChannelSettings = {
-  chat: "auto",
-  catalog: { intervalMs: 3_600_000, max: 0, maxAgeDays: 0 },
-  download: true,
-  upload: { enabled: false, privacy: "private", deleteAfterUpload: false },
-  retention: { keepDays: 0, keepCount: 0, dryRun: false },
-  priority: 0,
-};
+const settings: ChannelSettings = quietSettings;
 
 const policy = (restartTypes: Partial<Record<ChildName, RestartType>> = {}, maxRestarts = 3): ChannelPolicy => ({
+  ...quietPolicy,
   supervision: {
+    ...quietPolicy.supervision,
     maxRestarts,
-    restartWindowMs: 60_000,
-    restartBackoff: { baseMs: 500, maxMs: 8_000 },
-    failedRetryMs: 300_000,
-    restartTypes: { catalog: "permanent", processor: "permanent", chat: "permanent", ...restartTypes },
+    restartTypes: { ...quietPolicy.supervision.restartTypes, ...restartTypes },
   },
-  processor: {
-    circuit: { threshold: 0, cooldownMs: 300_000 },
-    download: { maxAttempts: 3, backoff: { baseMs: 1_000, maxMs: 10_000 } },
-    toolRecheckMs: 60_000,
-    pollIntervalMs: 0,
-  },
-  catalog: { backoff: { baseMs: 1_000, maxMs: 60_000 } },
-  chat: { reconnect: { baseMs: 1_000, maxMs: 60_000 }, reconcile: { delayMs: 60_000, retryMs: 30_000, maxAttempts: 3 } },
 });
 
 /**
