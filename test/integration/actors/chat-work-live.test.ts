@@ -30,6 +30,7 @@ import { defaultSupervisorOptions, Supervisor, SupervisorOptions } from "../../.
 import { type Simulator, startSimulator } from "../../../src/sim/simulator.ts";
 import { testChannelSettings } from "../../support/in-memory-control-backend.ts";
 import { migratedDatabase, sqlLayer } from "../chat/chat-fixtures.ts";
+import { pollUntil } from "../../support/poll-until.ts";
 
 type Services = Supervisor | RuntimeEvents | ChatConnections | ChatSink | LiveStatus | SqlClient;
 
@@ -119,16 +120,8 @@ const startRuntime = async (): Promise<Runtime> => {
 };
 
 /** Polls `read` until `done` holds; fails with the last value after `timeoutMs` (generous: the machine may be busy). */
-const until = async <A>(read: () => A | Promise<A>, done: (value: A) => boolean, timeoutMs = 30_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value)) {
-    if (Date.now() > deadline) throw new Error(`condition not reached; last value: ${JSON.stringify(value).slice(0, 500)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    value = await read();
-  }
-  return value;
-};
+const until = <A>(read: () => A | Promise<A>, done: (value: A) => boolean, timeoutMs = 30_000): Promise<A> =>
+  pollUntil(read, done, timeoutMs, 50);
 
 const add = (rt: Runtime, channel: string, chat: ChatMode) => rt.run(rt.supervisor.addChannel(channel, { ...testChannelSettings, chat }));
 

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Simulator, startSimulator } from "../../../src/sim/simulator.ts";
 import { type CliProcess, startCli } from "../../support/cli-process.ts";
 import { createTestDatabase, type TestDatabase } from "../../support/database.ts";
+import { pollUntil } from "../../support/poll-until.ts";
 
 const ADMIN = "process-test-admin";
 
@@ -78,16 +79,8 @@ const query = async <R extends Record<string, unknown>>(database: TestDatabase, 
   }
 };
 
-const until = async <A>(read: () => Promise<A>, done: (value: A) => boolean, timeoutMs = 90_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value)) {
-    if (Date.now() > deadline) throw new Error(`condition not reached; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 150));
-    value = await read();
-  }
-  return value;
-};
+const until = <A>(read: () => Promise<A>, done: (value: A) => boolean, timeoutMs = 90_000): Promise<A> =>
+  pollUntil(read, done, timeoutMs, 150);
 
 const metric = async (url: string, name: string, channel: string): Promise<number> => {
   const text = await (await fetch(`${url}/metrics`)).text();

@@ -18,6 +18,7 @@ import { type ToolPaths, Tools } from "../../../src/services/tools.ts";
 import { type Simulator, startSimulator } from "../../../src/sim/simulator.ts";
 import { type Pipeline, settingsWith, startPipeline } from "./pipeline-harness.ts";
 import { insertVod } from "./vod-fixtures.ts";
+import { pollUntil } from "../../support/poll-until.ts";
 
 interface Supervised {
   readonly pipeline: Pipeline;
@@ -85,16 +86,8 @@ const startSupervised = async (options: {
 };
 
 /** Polls `read` until `done` holds; fails with the last value after `timeoutMs`. */
-const until = async <A>(read: () => Promise<A>, done: (value: A) => boolean, timeoutMs = 45_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value)) {
-    if (Date.now() > deadline) throw new Error(`condition not reached; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-    value = await read();
-  }
-  return value;
-};
+const until = <A>(read: () => Promise<A>, done: (value: A) => boolean, timeoutMs = 45_000): Promise<A> =>
+  pollUntil(read, done, timeoutMs, 100);
 
 const breakerOf = (s: Supervised, channel: string) =>
   s.run(Effect.flatMap(Effect.service(KvRepository), (kv) => kv.getMany(channel, ["circuit_state", "circuit_failures", "circuit_open_until"]))).then(
