@@ -55,7 +55,9 @@ export const storedChatColumns =
 
 /**
  * How far back a CLEARCHAT reaches: a timeout, ban or clear hides what viewers
- * still had on screen; a day covers any chat client's scroll-back.
+ * still had on screen; a day covers any chat client's scroll-back. A CLEARMSG
+ * looks for its message this far either side of itself (Twitch lets
+ * moderators delete messages up to six hours old).
  */
 export const clearChatLookbackMs = 24 * 60 * 60 * 1000;
 
@@ -91,7 +93,7 @@ export interface InsertChatOptions {
 
 /**
  * Inserts a batch in one transaction: new rows (a message already stored,
- * same `msg_id` and `abs_timestamp`, is skipped), then the deletions the
+ * same channel, `abs_timestamp` and `msg_id`, is skipped), then the deletions the
  * batch's CLEARMSG and CLEARCHAT events cause, which reach rows of this batch
  * and earlier ones. Returns how many rows were new. Rows must be in receive
  * order so that a deletion follows the message it deletes.
@@ -155,6 +157,9 @@ export const insertChatRows = Effect.fn("insertChatRows")(function* (
     if (r.kind === "CLEARMSG" || r.kind === "CLEARCHAT") clears.push(r);
   }
   const { OID } = PgTypes;
+  // The arrays are unnested in the select list, not in FROM: a FROM-clause
+  // unnest of many arrays materialises each into a tuplestore first, which cost
+  // a tenth of the statement.
   const insert = sql<{ readonly inserted: number }>`
     WITH ins AS (
       INSERT INTO chat_messages (channel, vod_id, stream_id, msg_id, kind, user_id, username, display_name, color,
@@ -162,16 +167,19 @@ export const insertChatRows = Effect.fn("insertChatRows")(function* (
         first_msg, msg_params, system_message, raw, abs_timestamp, rel_timestamp)
       SELECT c, v, s, m, k, u, un, dn, co, b::jsonb, e::jsonb, bi, rpi, rpl, rpb, msg, ia, fm, p::jsonb, sm, rw,
         to_timestamp(ts / 1000.0), rl
-      FROM unnest(${typed(channel, OID.text)}::text[], ${typed(vodId, OID.int8)}::int8[],
-        ${typed(streamId, OID.text)}::text[], ${typed(msgId, OID.text)}::text[], ${typed(kind, OID.text)}::text[],
-        ${typed(userId, OID.text)}::text[], ${typed(username, OID.text)}::text[], ${typed(displayName, OID.text)}::text[],
-        ${typed(color, OID.text)}::text[], ${typed(badges, OID.text)}::text[], ${typed(emotes, OID.text)}::text[],
-        ${typed(bits, OID.int4)}::int4[], ${typed(replyId, OID.text)}::text[], ${typed(replyLogin, OID.text)}::text[],
-        ${typed(replyBody, OID.text)}::text[], ${typed(message, OID.text)}::text[], ${typed(isAction, OID.bool)}::bool[],
-        ${typed(firstMsg, OID.bool)}::bool[], ${typed(params, OID.text)}::text[], ${typed(systemMessage, OID.text)}::text[],
-        ${typed(raw, OID.text)}::text[], ${typed(abs, OID.float8)}::float8[], ${typed(rel, OID.float8)}::float8[])
-        AS t(c, v, s, m, k, u, un, dn, co, b, e, bi, rpi, rpl, rpb, msg, ia, fm, p, sm, rw, ts, rl)
-      ON CONFLICT (msg_id, abs_timestamp) DO NOTHING
+      FROM (SELECT unnest(${typed(channel, OID.text)}::text[]) AS c, unnest(${typed(vodId, OID.int8)}::int8[]) AS v,
+        unnest(${typed(streamId, OID.text)}::text[]) AS s, unnest(${typed(msgId, OID.text)}::text[]) AS m,
+        unnest(${typed(kind, OID.text)}::text[]) AS k, unnest(${typed(userId, OID.text)}::text[]) AS u,
+        unnest(${typed(username, OID.text)}::text[]) AS un, unnest(${typed(displayName, OID.text)}::text[]) AS dn,
+        unnest(${typed(color, OID.text)}::text[]) AS co, unnest(${typed(badges, OID.text)}::text[]) AS b,
+        unnest(${typed(emotes, OID.text)}::text[]) AS e, unnest(${typed(bits, OID.int4)}::int4[]) AS bi,
+        unnest(${typed(replyId, OID.text)}::text[]) AS rpi, unnest(${typed(replyLogin, OID.text)}::text[]) AS rpl,
+        unnest(${typed(replyBody, OID.text)}::text[]) AS rpb, unnest(${typed(message, OID.text)}::text[]) AS msg,
+        unnest(${typed(isAction, OID.bool)}::bool[]) AS ia, unnest(${typed(firstMsg, OID.bool)}::bool[]) AS fm,
+        unnest(${typed(params, OID.text)}::text[]) AS p, unnest(${typed(systemMessage, OID.text)}::text[]) AS sm,
+        unnest(${typed(raw, OID.text)}::text[]) AS rw, unnest(${typed(abs, OID.float8)}::float8[]) AS ts,
+        unnest(${typed(rel, OID.float8)}::float8[]) AS rl) AS t
+      ON CONFLICT (channel, abs_timestamp, msg_id) DO NOTHING
       RETURNING 1
     )
     SELECT count(*)::int AS inserted FROM ins`;
@@ -191,8 +199,9 @@ export const insertChatRows = Effect.fn("insertChatRows")(function* (
 /**
  * Marks the messages that CLEARMSG / CLEARCHAT events removed from Twitch's
  * chat: `deleted_at` is set to the event's time, the rows stay. A CLEARMSG
- * names one message; a CLEARCHAT with a user hides that user's messages, one
- * without hides everything, both reaching back `clearChatLookbackMs`.
+ * names one message, found within `clearChatLookbackMs` of the event; a
+ * CLEARCHAT with a user hides that user's messages, one without hides
+ * everything, both reaching back `clearChatLookbackMs`.
  * Idempotent: rows already marked keep their first deletion time, and a row
  * several events of the list reach takes the time of the first of them.
  */
@@ -206,35 +215,45 @@ export const applyDeletions = Effect.fn("applyDeletions")(function* (
   // One statement for the whole list: a batch carries a deletion every few
   // dozen messages, and a round trip and a plan over every partition per
   // event cost more than the batch's insert. Each branch keeps to one index.
+  // A CLEARMSG finds its message through the author (its `login` tag) and a
+  // window around its own time: Twitch deletes only recent messages, and no
+  // index starts with msg_id.
   yield* sql`
     WITH e AS (
-      SELECT k, ch, un, tg, to_timestamp(ms / 1000.0) AS at, to_timestamp((ms - ${clearChatLookbackMs}) / 1000.0) AS since, ord
+      SELECT k, ch, un, tg, to_timestamp(ms / 1000.0) AS at, to_timestamp((ms - ${clearChatLookbackMs}) / 1000.0) AS since,
+        to_timestamp((ms + ${clearChatLookbackMs}) / 1000.0) AS until, ord
       FROM unnest(${typed(clears.map((c) => c.kind), OID.text)}::text[], ${typed(clears.map((c) => c.channel), OID.text)}::text[],
-        ${typed(clears.map((c) => c.username), OID.text)}::text[],
+        ${typed(clears.map((c) => c.username?.toLowerCase() ?? null), OID.text)}::text[],
         ${typed(clears.map((c) => c.params?.["target-msg-id"] ?? null), OID.text)}::text[],
         ${typed(clears.map((c) => c.sentAt), OID.float8)}::float8[]) WITH ORDINALITY AS t(k, ch, un, tg, ms, ord)
     ),
     hit AS (
-      SELECT DISTINCT ON (c.msg_id, c.abs_timestamp) c.msg_id, c.abs_timestamp, e.at
+      SELECT DISTINCT ON (c.channel, c.abs_timestamp, c.msg_id) c.channel, c.abs_timestamp, c.msg_id, e.at
       FROM e CROSS JOIN LATERAL (
-        SELECT m.msg_id, m.abs_timestamp FROM chat_messages m
-        WHERE e.k = 'CLEARMSG' AND m.msg_id = e.tg AND m.channel = e.ch
+        SELECT m.channel, m.abs_timestamp, m.msg_id FROM chat_messages m
+        WHERE e.k = 'CLEARMSG' AND e.un IS NOT NULL AND m.channel = e.ch AND m.username = e.un
+          AND m.abs_timestamp >= e.since AND m.abs_timestamp <= e.until AND m.msg_id = e.tg
           AND m.deleted_at IS NULL AND m.kind IN ('PRIVMSG', 'USERNOTICE')
         UNION ALL
-        SELECT m.msg_id, m.abs_timestamp FROM chat_messages m
+        SELECT m.channel, m.abs_timestamp, m.msg_id FROM chat_messages m
+        WHERE e.k = 'CLEARMSG' AND e.un IS NULL AND m.channel = e.ch
+          AND m.abs_timestamp >= e.since AND m.abs_timestamp <= e.until AND m.msg_id = e.tg
+          AND m.deleted_at IS NULL AND m.kind IN ('PRIVMSG', 'USERNOTICE')
+        UNION ALL
+        SELECT m.channel, m.abs_timestamp, m.msg_id FROM chat_messages m
         WHERE e.k = 'CLEARCHAT' AND e.un IS NOT NULL AND m.channel = e.ch AND m.username = e.un
           AND m.abs_timestamp >= e.since AND m.abs_timestamp <= e.at
           AND m.deleted_at IS NULL AND m.kind IN ('PRIVMSG', 'USERNOTICE')
         UNION ALL
-        SELECT m.msg_id, m.abs_timestamp FROM chat_messages m
+        SELECT m.channel, m.abs_timestamp, m.msg_id FROM chat_messages m
         WHERE e.k = 'CLEARCHAT' AND e.un IS NULL AND m.channel = e.ch
           AND m.abs_timestamp >= e.since AND m.abs_timestamp <= e.at
           AND m.deleted_at IS NULL AND m.kind IN ('PRIVMSG', 'USERNOTICE')
       ) c
-      ORDER BY c.msg_id, c.abs_timestamp, e.ord
+      ORDER BY c.channel, c.abs_timestamp, c.msg_id, e.ord
     )
     UPDATE chat_messages m SET deleted_at = hit.at
-    FROM hit WHERE m.msg_id = hit.msg_id AND m.abs_timestamp = hit.abs_timestamp`;
+    FROM hit WHERE m.channel = hit.channel AND m.abs_timestamp = hit.abs_timestamp AND m.msg_id = hit.msg_id`;
 });
 
 /** Messages of one VOD between two offsets (seconds), in order; CLEARCHAT/CLEARMSG rows included. */

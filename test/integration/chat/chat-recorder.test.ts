@@ -70,17 +70,18 @@ describe("ChatRecorder", () => {
         const expected = new Map<string, ChatMessage>();
         for (const line of chatLines) {
           const m = parseChatLine(line, 0) as ChatMessage;
-          // Twitch identifies a message by id and sent time; the capture repeats a few fixtures' ids.
-          const key = m.sentAt === 0 ? m.msgId : `${m.msgId}|${m.sentAt}`;
+          // A message is its channel, id and sent time; the capture repeats a few fixtures' ids
+          // (once in the same channel, once in another channel, which is a message of its own there).
+          const key = m.sentAt === 0 ? `${m.channel}|${m.msgId}` : `${m.channel}|${m.msgId}|${m.sentAt}`;
           if (!expected.has(key)) expected.set(key, m);
         }
         yield* eventuallyEffect(Effect.map(countStored, (n) => n >= expected.size), 20_000, "the capture stored");
         const rows = yield* stored;
         assert.strictEqual(rows.length, expected.size, "nothing extra, nothing twice");
-        const byKey = new Map(rows.map((r) => [`${r.msg_id}|${r.abs_timestamp.getTime()}`, r]));
-        const byId = new Map(rows.map((r) => [r.msg_id, r]));
+        const byKey = new Map(rows.map((r) => [`${r.channel}|${r.msg_id}|${r.abs_timestamp.getTime()}`, r]));
+        const byId = new Map(rows.map((r) => [`${r.channel}|${r.msg_id}`, r]));
         for (const [key, m] of expected) {
-          const row = m.sentAt === 0 ? byId.get(m.msgId) : byKey.get(key);
+          const row = m.sentAt === 0 ? byId.get(key) : byKey.get(key);
           assertRowMatches(row, m, m.raw);
         }
         const kinds = new Set(rows.map((r) => r.kind));

@@ -66,14 +66,14 @@ describe("ChatSink", () => {
         for (const m of messages) sink.offer(rowOf(m));
         yield* sink.flush;
         const sql = yield* SqlClient;
-        const stored = yield* sql<{ msg_id: string; kind: string; username: string | null; message: string }>`
-          SELECT msg_id, kind, username, message FROM chat_messages`;
-        // Twitch ids are unique per (id, sent time); the capture reuses a few across fixtures.
-        const distinct = new Map(messages.map((m) => [`${m.msgId}|${m.sentAt}`, m]));
+        const stored = yield* sql<{ channel: string; msg_id: string; kind: string; username: string | null; message: string }>`
+          SELECT channel, msg_id, kind, username, message FROM chat_messages`;
+        // A message is its channel, id and sent time; the capture reuses a few ids across fixtures.
+        const distinct = new Map(messages.map((m) => [`${m.channel}|${m.msgId}|${m.sentAt}`, m]));
         assert.strictEqual(stored.length, distinct.size);
-        const byId = new Map(stored.map((r) => [r.msg_id, r]));
+        const byId = new Map(stored.map((r) => [`${r.channel}|${r.msg_id}`, r]));
         for (const m of distinct.values()) {
-          const row = byId.get(m.msgId);
+          const row = byId.get(`${m.channel}|${m.msgId}`);
           assert.isDefined(row, m.raw);
           assert.strictEqual(row?.kind, m.kind);
         }
@@ -124,7 +124,8 @@ describe("ChatSink", () => {
       const during = generated(3_000, "delta", now + 10_000);
       const target = during[10] as (typeof during)[number];
       const clearMsg = rowOf(
-        mustParse(`@login=x;room-id=;target-msg-id=${target.msgId};tmi-sent-ts=${now + 20_000} :tmi.twitch.tv CLEARMSG #delta :x`),
+        // Twitch's CLEARMSG names the deleted message's author in `login`.
+        mustParse(`@login=${target.username};room-id=;target-msg-id=${target.msgId};tmi-sent-ts=${now + 20_000} :tmi.twitch.tv CLEARMSG #delta :x`),
       );
       yield* Effect.gen(function* () {
         const sink = yield* ChatSink;

@@ -257,8 +257,7 @@ describe("migrations", () => {
         const rows = yield* sql<{ indexdef: string }>`SELECT indexdef FROM pg_indexes WHERE tablename = 'chat_messages'`;
         const definitions = rows.map((row) => row.indexdef.replace(/^.* USING /, ""));
         assert.includeMembers(definitions, [
-          "btree (msg_id, abs_timestamp)",
-          "btree (channel, abs_timestamp)",
+          "btree (channel, abs_timestamp, msg_id)",
           "btree (vod_id, rel_timestamp)",
           "btree (channel, username, abs_timestamp)",
           "gin (search)",
@@ -271,7 +270,7 @@ describe("migrations", () => {
       }),
     ));
 
-  it.live("deduplicate chat by (msg_id, abs_timestamp)", () =>
+  it.live("deduplicate chat by (channel, abs_timestamp, msg_id)", () =>
     withSql(
       Effect.gen(function* () {
         const sql = yield* SqlClient;
@@ -281,7 +280,7 @@ describe("migrations", () => {
         assert.strictEqual(duplicate.reason._tag, "UniqueViolation");
         const ignored = yield* sql`
           INSERT INTO chat_messages ${sql.insert(chatRow("m-1", at, "again"))}
-          ON CONFLICT (msg_id, abs_timestamp) DO NOTHING RETURNING msg_id`;
+          ON CONFLICT (channel, abs_timestamp, msg_id) DO NOTHING RETURNING msg_id`;
         assert.strictEqual(ignored.length, 0);
         const stored = yield* sql<{ message: string }>`SELECT message FROM chat_messages WHERE msg_id = 'm-1'`;
         assert.deepStrictEqual(stored, [{ message: "hello" }]);
