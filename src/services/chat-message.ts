@@ -108,7 +108,7 @@ const unescapeTagValue = (value: string): string => {
  * no command. Tag values are unescaped per IRCv3 (`\s`, `\:`, `\\`, `\r`, `\n`;
  * unknown escapes lose the backslash; a dangling one is dropped).
  */
-export const parseIrcLine = (line: string): IrcMessage | undefined => {
+export const parseIrcLine = (line: string, keepTag?: (line: string, start: number, end: number) => boolean): IrcMessage | undefined => {
   let pos = 0;
   const tags: Record<string, string> = {};
   if (line.charCodeAt(0) === 64 /* @ */) {
@@ -118,11 +118,10 @@ export const parseIrcLine = (line: string): IrcMessage | undefined => {
     while (start < end) {
       let semi = line.indexOf(";", start);
       if (semi === -1 || semi > end) semi = end;
-      const eq = line.indexOf("=", start);
-      if (eq === -1 || eq > semi) {
-        if (semi > start) tags[line.slice(start, semi)] = "";
-      } else {
-        tags[line.slice(start, eq)] = unescapeTagValue(line.slice(eq + 1, semi));
+      let eq = line.indexOf("=", start);
+      if (eq === -1 || eq > semi) eq = semi;
+      if (eq > start && (keepTag === undefined || keepTag(line, start, eq))) {
+        tags[line.slice(start, eq)] = eq === semi ? "" : unescapeTagValue(line.slice(eq + 1, semi));
       }
       start = semi + 1;
     }
@@ -237,6 +236,26 @@ const stripAction = (text: string): { text: string; isAction: boolean } => {
 
 // Tags kept in `msg_params` besides every `msg-param-*`.
 const paramTags = new Set(["msg-id", "custom-reward-id", "ban-duration", "target-user-id", "target-msg-id", "room-id"]);
+
+// Every tag `toChatMessage` reads. A chat line carries twice as many (client
+// nonce, mod, turbo, reply-thread-*, ...); skipping them halves the parse.
+// Names are matched in place, by length first, so a skipped tag costs no string.
+const recordedTagsByLength: ReadonlyArray<ReadonlyArray<string> | undefined> = (() => {
+  const byLength: string[][] = [];
+  for (const name of [
+    ...paramTags,
+    ...["id", "tmi-sent-ts", "user-id", "login", "display-name", "color", "badges", "emotes", "bits"],
+    ...["reply-parent-msg-id", "reply-parent-user-login", "reply-parent-msg-body", "first-msg", "system-msg"],
+  ]) {
+    (byLength[name.length] ??= []).push(name);
+  }
+  return byLength;
+})();
+const isRecordedTag = (line: string, start: number, end: number): boolean => {
+  const names = recordedTagsByLength[end - start];
+  if (names !== undefined) for (const name of names) if (line.startsWith(name, start)) return true;
+  return end - start > 10 && line.startsWith("msg-param-", start);
+};
 
 const nonEmpty = (v: string | undefined): string | null => (v === undefined || v === "" ? null : clean(v));
 
@@ -361,7 +380,7 @@ export const clearChatAction = (m: ChatMessage): "timeout" | "ban" | "clear" =>
 
 /** Parses a raw line and maps it when it is a recorded chat event; `undefined` otherwise. */
 export const parseChatLine = (rawLine: string, receivedAt: number): ChatMessage | undefined => {
-  const parsed = parseIrcLine(rawLine);
+  const parsed = parseIrcLine(rawLine, isRecordedTag);
   return parsed === undefined ? undefined : toChatMessage(parsed, rawLine, receivedAt);
 };
 
