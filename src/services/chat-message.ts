@@ -106,7 +106,8 @@ const unescapeTagValue = (value: string): string => {
 /**
  * Parses one IRC line (without CRLF). Returns `undefined` for a line that has
  * no command. Tag values are unescaped per IRCv3 (`\s`, `\:`, `\\`, `\r`, `\n`;
- * unknown escapes lose the backslash; a dangling one is dropped).
+ * unknown escapes lose the backslash; a dangling one is dropped). `keepTag`,
+ * given the line and a tag name's bounds in it, keeps only the tags it accepts.
  */
 export const parseIrcLine = (line: string, keepTag?: (line: string, start: number, end: number) => boolean): IrcMessage | undefined => {
   let pos = 0;

@@ -77,7 +77,15 @@ const int8AsNumber: PgTypes.Codec<number | bigint> = {
       return Result.fail(new PgTypes.CodecError({ message: `int8 parameter is not a safe integer: ${value}` }));
     }
     const bytes = new Uint8Array(8);
-    new DataView(bytes.buffer).setBigInt64(0, BigInt(value));
+    const view = new DataView(bytes.buffer);
+    // Ids are numbers on every hot path (chat rows carry one each); BigInt is the slow way.
+    if (typeof value === "number") {
+      const high = Math.floor(value / 4294967296);
+      view.setInt32(0, high);
+      view.setUint32(4, value - high * 4294967296);
+    } else {
+      view.setBigInt64(0, value);
+    }
     return Result.succeed(bytes);
   },
   decode: (bytes) => {
