@@ -117,6 +117,35 @@ describe("ChatSink", () => {
       }).pipe(Effect.provide(sinkLayer(url, { journalDirectory: dir })));
     }));
 
+  it.live("sends the buffer to the journal when the database keeps producers held back, then stores every row once", () =>
+    Effect.gen(function* () {
+      const { url, dir, proxy } = yield* Effect.promise(() => setup({ proxy: true }));
+      const rows = generated(3_000, "omega");
+      yield* Effect.gen(function* () {
+        const sink = yield* ChatSink;
+        sink.offer(rows[0] as (typeof rows)[number]);
+        yield* sink.flush;
+        // A database that takes every batch, slowly: a reader let go at the low-water
+        // mark fills the buffer again at once, so it never gets ahead on its own.
+        proxy?.slow(40);
+        for (const row of rows.slice(1)) {
+          if (!sink.offer(row)) yield* Effect.promise(() => sink.whenWritable());
+        }
+        assert.isAbove(sink.stats().journaled, 0, "the held-back buffer went to the journal");
+        proxy?.slow(0);
+        yield* sink.drain;
+        const stats = sink.stats();
+        assert.strictEqual(stats.journalRows, 0);
+        assert.strictEqual(stats.mode, "direct");
+        assert.strictEqual(stats.rejected, 0);
+        assert.deepStrictEqual(yield* countRows, { total: 3_000, ids: 3_000 });
+      }).pipe(
+        Effect.provide(
+          sinkLayer(url, { journalDirectory: dir, batchSize: 50, writers: 1, highWaterRows: 200, spillAfterMs: 500, retryMinMs: 50, retryMaxMs: 200 }),
+        ),
+      );
+    }));
+
   it.live("journals while the database is away and replays in order when it returns", () =>
     Effect.gen(function* () {
       const { url, dir, proxy, checkSql } = yield* Effect.promise(() => setup({ proxy: true }));
