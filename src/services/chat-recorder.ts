@@ -31,7 +31,7 @@ import {
   openChatGapsOf,
   saveChatCoverages,
 } from "./repositories/chat-gaps.ts";
-import { attributeChatToVod } from "./repositories/chat.ts";
+import { attributeChatToVod, chatRowOf } from "./repositories/chat.ts";
 
 export type { RecordingTarget } from "./chat-reconcile.ts";
 
@@ -289,12 +289,7 @@ export const makeChatRecorder = (
 
         yield* connections.join(channel, {
           onMessage: (m) => {
-            const t = target;
-            sink.offer(
-              t === null
-                ? { ...m, vodId: null, streamId: null, relTimestamp: null }
-                : { ...m, vodId: t.vodId, streamId: t.streamId, relTimestamp: (m.sentAt - t.startedAt.getTime()) / 1000 },
-            );
+            sink.offer(chatRowOf(m, target));
             messages++;
             lastMessageAt = m.receivedAt;
           },

@@ -19,6 +19,43 @@ export interface ChatRow extends ChatMessage {
   readonly relTimestamp: number | null;
 }
 
+/**
+ * The row of a message received while `vod` was live (null: none was). Every
+ * row is built by this one literal, field by field in one order, so all rows
+ * share one shape whatever the kind of event, and the batch insert that reads
+ * them millions of times an hour stays on V8's fast path; a spread would copy
+ * each kind's own field order into the row.
+ */
+export const chatRowOf = (
+  m: ChatMessage,
+  vod: { readonly vodId: number; readonly streamId: string; readonly startedAt: Date } | null,
+): ChatRow => ({
+  channel: m.channel,
+  msgId: m.msgId,
+  kind: m.kind,
+  userId: m.userId,
+  username: m.username,
+  displayName: m.displayName,
+  color: m.color,
+  badges: m.badges,
+  emotes: m.emotes,
+  bits: m.bits,
+  replyParentMsgId: m.replyParentMsgId,
+  replyParentUserLogin: m.replyParentUserLogin,
+  replyParentMsgBody: m.replyParentMsgBody,
+  text: m.text,
+  isAction: m.isAction,
+  firstMessage: m.firstMessage,
+  params: m.params,
+  systemMessage: m.systemMessage,
+  raw: m.raw,
+  sentAt: m.sentAt,
+  receivedAt: m.receivedAt,
+  vodId: vod === null ? null : vod.vodId,
+  streamId: vod === null ? null : vod.streamId,
+  relTimestamp: vod === null ? null : (m.sentAt - vod.startedAt.getTime()) / 1000,
+});
+
 /** A `chat_messages` row as read back. */
 export interface StoredChatRow {
   readonly channel: string;
