@@ -336,8 +336,10 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
         yield* store(rows.slice(half));
       });
 
+    // The raw line is half a row's bytes; without keepRaw it is never stored,
+    // so the journal (written and read back under load) goes without it.
     const toJournal = (rows: ReadonlyArray<ChatRow>) =>
-      journal.append(rows).pipe(
+      journal.append(keepRaw ? rows : rows.map((row) => (row.raw === "" ? row : { ...row, raw: "" }))).pipe(
         Effect.tap(() =>
           Effect.sync(() => {
             counters.journaled += rows.length;
