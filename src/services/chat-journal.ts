@@ -6,7 +6,7 @@
  * at any point loses nothing (a replay repeated after a crash is harmless:
  * inserts are idempotent on the message id).
  */
-import { Effect, Schema, Semaphore } from "effect";
+import { Effect, Fiber, Schema, Semaphore } from "effect";
 import type { Scope } from "effect";
 import { createReadStream } from "node:fs";
 import { mkdir, open, readdir, rm, stat } from "node:fs/promises";
@@ -153,6 +153,18 @@ export const makeChatJournal = (options: ChatJournalOptions): Effect.Effect<Chat
         const iterator = lines[Symbol.asyncIterator]();
         let handed = 0;
         let batch: ChatRow[] = [];
+        // The next batch is read and parsed while the one before is being
+        // stored, so the database is not left idle between batches; a batch
+        // is handed over only after the one before it was stored, which keeps
+        // the order.
+        let storing: { readonly fiber: Fiber.Fiber<void, E>; readonly rows: number } | undefined;
+        const stored = Effect.gen(function* () {
+          if (storing === undefined) return;
+          const { fiber, rows } = storing;
+          storing = undefined;
+          yield* Fiber.join(fiber);
+          handed += rows;
+        });
         for (;;) {
           const next = yield* io(segment.path, "read", () => iterator.next());
           if (!next.done && next.value !== "") {
@@ -164,12 +176,13 @@ export const makeChatJournal = (options: ChatJournalOptions): Effect.Effect<Chat
             }
           }
           if (batch.length >= batchSize || (next.done && batch.length > 0)) {
-            yield* store(batch);
-            handed += batch.length;
+            yield* stored;
+            storing = { fiber: yield* Effect.forkScoped(store(batch)), rows: batch.length };
             batch = [];
           }
           if (next.done) break;
         }
+        yield* stored;
         return handed;
       }).pipe(Effect.scoped);
 
