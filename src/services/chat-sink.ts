@@ -9,8 +9,8 @@
  *
  * Memory is bounded: above `highWaterRows` `offer` reports pressure (chat
  * connections then stop reading their sockets until `whenWritable`); when
- * they stay held back (`spillAfterMs`) or the buffer grows past
- * `maxBufferedRows`, batches go to the journal so that reading keeps up. Rows are split by channel over `writers` lanes, each
+ * held back they fall behind Twitch (`spillBehindMs`), or the buffer grows
+ * past `maxBufferedRows`, batches go to the journal so that reading keeps up. Rows are split by channel over `writers` lanes, each
  * with one INSERT in flight, so a channel's rows keep their order.
  */
 import { Cause, Context, Deferred, Duration, Effect, Fiber, Latch, Layer, Option, Result, Semaphore } from "effect";
@@ -52,13 +52,17 @@ export interface ChatSinkOptions {
   /** Above this many buffered rows batches go to the journal whatever the database does. Default 100,000. */
   readonly maxBufferedRows?: number;
   /**
-   * Producers paused this long (above the high-water mark, or let go and
-   * paused again within a second, again and again) send the buffer to the
-   * journal rather than stay throttled: a chat socket read slower than chat
-   * arrives falls behind, and once Twitch's PINGs (or the client's PONGs) wait
-   * more than about ten seconds in its backlog the connection is dropped.
-   * Default 5 s.
+   * Producers held back (above the high-water mark, or let go and paused
+   * again within a second, again and again) while they fell this much further
+   * behind Twitch, by the rows' `tmi-sent-ts`, send the buffer to the journal
+   * rather than stay throttled: a chat socket read slower than chat arrives
+   * falls behind, and once Twitch's PINGs (or the client's PONGs) wait about
+   * ten seconds in its backlog the connection is dropped. A reader held back
+   * without falling behind (a short stall, a burst) is not, since journal mode
+   * costs more per row than writing to the database. Default 4 s.
    */
+  readonly spillBehindMs?: number;
+  /** Producers held back this long spill whatever the rows' times say. Default 15 s. */
   readonly spillAfterMs?: number;
   /** Store the raw IRC line of each message. Default false. */
   readonly keepRaw?: boolean;
@@ -163,7 +167,13 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
     const highWater = options.highWaterRows ?? 20_000;
     const lowWater = Math.floor(highWater / 2);
     const maxBuffered = Math.max(options.maxBufferedRows ?? 100_000, highWater);
-    const spillAfterMs = options.spillAfterMs ?? 5_000;
+    const spillAfterMs = options.spillAfterMs ?? 15_000;
+    const spillBehindMs = options.spillBehindMs ?? 4_000;
+    // How far behind Twitch the newest offered row arrived (receive minus
+    // send time; a constant clock offset cancels out below), and how far
+    // behind the row that began the current spell of pressure was.
+    let latestLag = 0;
+    let spellStartLag = 0;
     // Start of the current spell of pressure; 0 when there is none. A spell
     // outlasts short reliefs: a reader let go at the low-water mark that fills
     // the buffer again within `pressureGraceMs` is still behind (its backlog
@@ -172,9 +182,11 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
     let saturatedSince = 0;
     // When the buffer last fell to its low-water mark during a spell; 0 while saturated.
     let relievedAt = 0;
-    const pressureGraceMs = Math.min(1_000, spillAfterMs);
-    const pressureTooLong = (now: number): boolean =>
-      saturatedSince !== 0 && (relievedAt === 0 || now - relievedAt <= pressureGraceMs) && now - saturatedSince > spillAfterMs;
+    const pressureGraceMs = 1_000;
+    const fallenBehind = (now: number): boolean =>
+      saturatedSince !== 0 &&
+      (relievedAt === 0 || now - relievedAt <= pressureGraceMs) &&
+      (latestLag - spellStartLag > spillBehindMs || now - saturatedSince > spillAfterMs);
     const keepRaw = options.keepRaw ?? false;
     const insertTimeout = Duration.millis(options.insertTimeoutMs ?? 15_000);
     const retryMin = options.retryMinMs ?? 250;
@@ -248,10 +260,14 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
       lane.offered++;
       buffered++;
       counters.offered++;
+      latestLag = row.receivedAt - row.sentAt;
       if (lane.buffer.length === 1 || lane.buffer.length >= batchSize) lane.wake.openUnsafe();
       if (buffered < highWater) return true;
       const now = Date.now();
-      if (saturatedSince === 0 || (relievedAt !== 0 && now - relievedAt > pressureGraceMs)) saturatedSince = now;
+      if (saturatedSince === 0 || (relievedAt !== 0 && now - relievedAt > pressureGraceMs)) {
+        saturatedSince = now;
+        spellStartLag = latestLag;
+      }
       relievedAt = 0;
       return false;
     };
@@ -355,7 +371,7 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
       Effect.gen(function* () {
         let delay = retryMin;
         for (;;) {
-          const spill = buffered > maxBuffered || pressureTooLong(Date.now());
+          const spill = buffered > maxBuffered || fallenBehind(Date.now());
           const journaled = yield* modeLock.withPermits(1)(
             Effect.gen(function* () {
               if (mode === "direct" && !spill) return false;

@@ -117,19 +117,37 @@ describe("ChatSink", () => {
       }).pipe(Effect.provide(sinkLayer(url, { journalDirectory: dir })));
     }));
 
-  it.live("sends the buffer to the journal when the database keeps producers held back, then stores every row once", () =>
+  // A message `channel` sent at `sentAt` (tmi-sent-ts), received now.
+  const chatAt = (channel: string, i: number, sentAt: number) =>
+    rowOf(mustParse(privmsgLine(channel, `User${i % 37}`, `message number ${i}`, Math.round(sentAt))));
+  const slowDatabaseSink = (url: string, dir: string) =>
+    sinkLayer(url, {
+      journalDirectory: dir,
+      batchSize: 50,
+      writers: 1,
+      highWaterRows: 200,
+      spillBehindMs: 300,
+      spillAfterMs: 60_000,
+      retryMinMs: 50,
+      retryMaxMs: 200,
+    });
+
+  it.live("sends the buffer to the journal when held-back producers fall behind chat, then stores every row once", () =>
     Effect.gen(function* () {
       const { url, dir, proxy } = yield* Effect.promise(() => setup({ proxy: true }));
-      const rows = generated(3_000, "omega");
+      const total = 3_000;
+      // Chat at 2,000 messages a second, from now.
+      const start = Date.now();
+      const row = (i: number) => chatAt("omega", i, start + i / 2);
       yield* Effect.gen(function* () {
         const sink = yield* ChatSink;
-        sink.offer(rows[0] as (typeof rows)[number]);
+        sink.offer(row(0));
         yield* sink.flush;
-        // A database that takes every batch, slowly: a reader let go at the low-water
-        // mark fills the buffer again at once, so it never gets ahead on its own.
+        // A database that takes every batch, but slower than chat comes: a reader let
+        // go at the low-water mark fills the buffer again at once and keeps falling behind.
         proxy?.slow(40);
-        for (const row of rows.slice(1)) {
-          if (!sink.offer(row)) yield* Effect.promise(() => sink.whenWritable());
+        for (let i = 1; i < total; i++) {
+          if (!sink.offer(row(i))) yield* Effect.promise(() => sink.whenWritable());
         }
         assert.isAbove(sink.stats().journaled, 0, "the held-back buffer went to the journal");
         proxy?.slow(0);
@@ -138,12 +156,30 @@ describe("ChatSink", () => {
         assert.strictEqual(stats.journalRows, 0);
         assert.strictEqual(stats.mode, "direct");
         assert.strictEqual(stats.rejected, 0);
-        assert.deepStrictEqual(yield* countRows, { total: 3_000, ids: 3_000 });
-      }).pipe(
-        Effect.provide(
-          sinkLayer(url, { journalDirectory: dir, batchSize: 50, writers: 1, highWaterRows: 200, spillAfterMs: 500, retryMinMs: 50, retryMaxMs: 200 }),
-        ),
-      );
+        assert.deepStrictEqual(yield* countRows, { total, ids: total });
+      }).pipe(Effect.provide(slowDatabaseSink(url, dir)));
+    }));
+
+  it.live("keeps writing to the database when producers are held back without falling behind", () =>
+    Effect.gen(function* () {
+      const { url, dir, proxy } = yield* Effect.promise(() => setup({ proxy: true }));
+      const total = 1_000;
+      yield* Effect.gen(function* () {
+        const sink = yield* ChatSink;
+        sink.offer(chatAt("psi", 0, Date.now()));
+        yield* sink.flush;
+        proxy?.slow(40);
+        // Each message is sent the moment it is read, as when a burst is what fills the buffer.
+        for (let i = 1; i < total; i++) {
+          if (!sink.offer(chatAt("psi", i, Date.now()))) yield* Effect.promise(() => sink.whenWritable());
+        }
+        proxy?.slow(0);
+        yield* sink.flush;
+        const stats = sink.stats();
+        assert.strictEqual(stats.journaled, 0, "nothing went to the journal");
+        assert.strictEqual(stats.stored, total);
+        assert.deepStrictEqual(yield* countRows, { total, ids: total });
+      }).pipe(Effect.provide(slowDatabaseSink(url, dir)));
     }));
 
   it.live("journals while the database is away and replays in order when it returns", () =>
