@@ -22,23 +22,15 @@ import { ChatWork } from "../src/actors/chat-work.ts";
 import { ProcessorWork } from "../src/actors/processor-work.ts";
 import { ToolCheck } from "../src/actors/tool-check.ts";
 import { WorkError } from "../src/actors/work-error.ts";
-import type { ChannelSettings } from "../src/services/channel-settings.ts";
 import { RuntimeEvents } from "../src/services/runtime-events.ts";
 import { Supervisor, SupervisorOptions, defaultSupervisorOptions } from "../src/services/supervisor.ts";
+import { quietSettings as settings } from "../test/support/quiet-settings.ts";
 
 const TOTAL = Math.max(1_000, Number(process.argv[2] ?? 10_000));
 const FIRST = 1_000;
 const CRASHER = "crash_me";
 const RESTART_BACKOFF_MS = 100;
 
-const settings: ChannelSettings = {
-  chat: "auto",
-  catalog: { intervalMs: 3_600_000, max: 0, maxAgeDays: 0 },
-  download: true,
-  upload: { enabled: false, privacy: "private", deleteAfterUpload: false },
-  retention: { keepDays: 0, keepCount: 0, dryRun: false },
-  priority: 0,
-};
 
 // The idle catalog, except that one channel's scan throws when asked: the crash the restart figure times.
 let crashedAt = 0;

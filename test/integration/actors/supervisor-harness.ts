@@ -10,19 +10,11 @@ import { CatalogWork } from "../../../src/actors/catalog-work.ts";
 import { ChatWork } from "../../../src/actors/chat-work.ts";
 import { ProcessorWork } from "../../../src/actors/processor-work.ts";
 import { ToolCheck } from "../../../src/actors/tool-check.ts";
-import type { ChannelSettings } from "../../../src/services/channel-settings.ts";
 import { RuntimeEvents } from "../../../src/services/runtime-events.ts";
 import type { RuntimeEvent } from "../../../src/services/runtime-events.ts";
 import { Supervisor, SupervisorOptions, defaultSupervisorOptions } from "../../../src/services/supervisor.ts";
 
-export const settings: ChannelSettings = {
-  chat: "auto",
-  catalog: { intervalMs: 3_600_000, max: 0, maxAgeDays: 0 },
-  download: true,
-  upload: { enabled: false, privacy: "private", deleteAfterUpload: false },
-  retention: { keepDays: 0, keepCount: 0, dryRun: false },
-  priority: 0,
-};
+export { quietSettings as settings } from "../../support/quiet-settings.ts";
 
 /**
  * Supervision fast enough for tests: short backoffs, 3 restarts a minute,

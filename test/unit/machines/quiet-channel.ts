@@ -13,7 +13,6 @@ import { chatMachine } from "../../../src/machines/chat.ts";
 import type { DownloadJob } from "../../../src/machines/download.ts";
 import { processorMachine } from "../../../src/machines/processor.ts";
 import type { ToolStatus } from "../../../src/machines/processor.ts";
-import type { ChannelSettings } from "../../../src/services/channel-settings.ts";
 
 const forever = <Output, Input>() => fromPromise<Output, Input>(() => new Promise<Output>(() => {}));
 
@@ -37,14 +36,7 @@ export const quietChannel = channelMachine.provide({
   },
 });
 
-export const quietSettings: ChannelSettings = {
-  chat: "auto",
-  catalog: { intervalMs: 3_600_000, max: 0, maxAgeDays: 0 },
-  download: true,
-  upload: { enabled: false, privacy: "private", deleteAfterUpload: false },
-  retention: { keepDays: 0, keepCount: 0, dryRun: false },
-  priority: 0,
-};
+export { quietSettings } from "../../support/quiet-settings.ts";
 
 export const quietPolicy: ChannelPolicy = {
   supervision: {
