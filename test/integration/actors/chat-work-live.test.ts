@@ -22,7 +22,7 @@ import type { ChatMode } from "../../../src/services/channel-settings.ts";
 import { ChatConnections } from "../../../src/services/chat-connections.ts";
 import { isChatCommand, parseChatLine } from "../../../src/services/chat-message.ts";
 import { ChatSink } from "../../../src/services/chat-sink.ts";
-import { Helix, type HelixRequestInfo } from "../../../src/services/helix.ts";
+import type { HelixRequestInfo } from "../../../src/services/helix.ts";
 import { LiveStatus } from "../../../src/services/live-status.ts";
 import { makeMetrics, Metrics, type MetricsService } from "../../../src/services/metrics.ts";
 import { RuntimeEvents, type RuntimeEvent } from "../../../src/services/runtime-events.ts";
@@ -31,6 +31,7 @@ import { type Simulator, startSimulator } from "../../../src/sim/simulator.ts";
 import { testChannelSettings } from "../../support/in-memory-control-backend.ts";
 import { migratedDatabase, sqlLayer } from "../chat/chat-fixtures.ts";
 import { pollUntil } from "../../support/poll-until.ts";
+import { simHelixLayer } from "../../support/sim-helix.ts";
 
 type Services = Supervisor | RuntimeEvents | ChatConnections | ChatSink | LiveStatus | SqlClient;
 
@@ -59,15 +60,7 @@ const startRuntime = async (): Promise<Runtime> => {
   const base = Layer.mergeAll(
     sqlLayer(db.url),
     Layer.succeed(Metrics, metrics),
-    Helix.layer({
-      helixUrl: sim.urls.helix,
-      oauthUrl: sim.urls.oauth,
-      clientId: sim.clientId,
-      clientSecret: sim.clientSecret,
-      retryBaseMs: 20,
-      retryMaxDelayMs: 200,
-      onRequest: (info) => void helixRequests.push(info),
-    }),
+    simHelixLayer(sim, (info) => void helixRequests.push(info)),
     Layer.succeed(SupervisorOptions, {
       ...defaultSupervisorOptions,
       firstScanSpreadMs: 0,

@@ -23,6 +23,7 @@ import { VodProcessing, type VodProcessingOptions } from "../../../src/services/
 import type { Simulator } from "../../../src/sim/simulator.ts";
 import { createTestDatabase, type TestDatabase } from "../../support/database.ts";
 import { testChannelSettings } from "../../support/in-memory-control-backend.ts";
+import { simHelixLayer } from "../../support/sim-helix.ts";
 import { clientLayer } from "./vod-fixtures.ts";
 
 /** The services the pipeline provides. */
@@ -101,15 +102,7 @@ export const startPipeline = async (
     Downloader.layer({ socketTimeoutSeconds: 10 }),
     Probe.layer(),
     Layer.succeed(Metrics, metrics),
-    Helix.layer({
-      helixUrl: sim.urls.helix,
-      oauthUrl: sim.urls.oauth,
-      clientId: sim.clientId,
-      clientSecret: sim.clientSecret,
-      retryBaseMs: 20,
-      retryMaxDelayMs: 200,
-      onRequest: (info) => void helixRequests.push(info),
-    }),
+    simHelixLayer(sim, (info) => void helixRequests.push(info)),
     Uploader.layer({
       uploadUrl: sim.urls.youtubeUpload,
       googleOAuthUrl: sim.urls.googleOAuth,
