@@ -238,9 +238,9 @@ const stripAction = (text: string): { text: string; isAction: boolean } => {
 // Tags kept in `msg_params` besides every `msg-param-*`.
 const paramTags = new Set(["msg-id", "custom-reward-id", "ban-duration", "target-user-id", "target-msg-id", "room-id"]);
 
-// Every tag `toChatMessage` reads. A chat line carries twice as many (client
-// nonce, mod, turbo, reply-thread-*, ...); skipping them halves the parse.
-// Names are matched in place, by length first, so a skipped tag costs no string.
+// Every tag `toChatMessage` reads. A chat line carries about twice as many
+// (client nonce, mod, turbo, reply-thread-*, ...); names are matched in place,
+// by length first, so a skipped tag costs neither a string nor a property.
 const recordedTagsByLength: ReadonlyArray<ReadonlyArray<string> | undefined> = (() => {
   const byLength: string[][] = [];
   for (const name of [

@@ -10,8 +10,9 @@
  * Memory is bounded: above `highWaterRows` `offer` reports pressure (chat
  * connections then stop reading their sockets until `whenWritable`); when
  * held back they fall behind Twitch (`spillBehindMs`), or the buffer grows
- * past `maxBufferedRows`, batches go to the journal so that reading keeps up. Rows are split by channel over `writers` lanes, each
- * with one INSERT in flight, so a channel's rows keep their order.
+ * past `maxBufferedRows`, batches go to the journal so that reading keeps up.
+ * Rows are split by channel over `writers` lanes, each with one INSERT in
+ * flight, so a channel's rows keep their order.
  */
 import { Cause, Context, Deferred, Duration, Effect, Fiber, Latch, Layer, Option, Result, Semaphore } from "effect";
 import type { Scope } from "effect";
