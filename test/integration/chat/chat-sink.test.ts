@@ -57,6 +57,38 @@ describe("ChatSink", () => {
       }).pipe(Effect.provide(sinkLayer(url, { journalDirectory: dir })));
     }));
 
+  it.live("a batch that repeats stored rows, holds a row twice and deletes one of them stores each message once and applies the deletion", () =>
+    Effect.gen(function* () {
+      const { url, dir } = yield* Effect.promise(() => setup());
+      const t = now - 30_000;
+      const stored = mustParse(privmsgLine("delta", "Carol", "already here", t));
+      const fresh = mustParse(privmsgLine("delta", "Dave", "new one", t + 1));
+      const clearStored = mustParse(`@login=carol;room-id=;target-msg-id=${stored.msgId};tmi-sent-ts=${t + 5} :tmi.twitch.tv CLEARMSG #delta :already here`);
+      yield* Effect.gen(function* () {
+        const sink = yield* ChatSink;
+        sink.offer(rowOf(stored));
+        yield* sink.flush;
+        // One batch: the plain INSERT is refused by the key, and the batch is written again skipping what is stored.
+        for (const m of [stored, fresh, fresh, clearStored]) sink.offer(rowOf(m));
+        yield* sink.flush;
+        const stats = sink.stats();
+        assert.strictEqual(stats.stored, 3, "the first row, the new message and the CLEARMSG");
+        assert.strictEqual(stats.duplicates, 2);
+        assert.strictEqual(stats.rejected, 0);
+        const sql = yield* SqlClient;
+        const rows = yield* sql<{ kind: string; message: string; deleted_at: Date | null }>`
+          SELECT kind, message, deleted_at FROM chat_messages ORDER BY abs_timestamp`;
+        assert.deepStrictEqual(
+          rows.map((r) => [r.kind, r.message, r.deleted_at?.getTime() ?? null]),
+          [
+            ["PRIVMSG", "already here", t + 5],
+            ["PRIVMSG", "new one", null],
+            ["CLEARMSG", "already here", null],
+          ],
+        );
+      }).pipe(Effect.provide(sinkLayer(url, { journalDirectory: dir, writers: 1 })));
+    }));
+
   it.live("stores the wire capture's chat events with their own ids, creating the months they need", () =>
     Effect.gen(function* () {
       const { url, dir } = yield* Effect.promise(() => setup());
