@@ -12,7 +12,6 @@ import { createReadStream } from "node:fs";
 import { mkdir, open, readdir, rm, stat } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import type { ChatRow } from "./repositories/chat.ts";
 
 /** The journal's folder cannot be read or written. */
@@ -49,9 +48,12 @@ export interface ChatJournalOptions {
   readonly directory: string;
   /** A segment is closed once it holds this many bytes, so replay can free disk as it goes. Default 64 MiB. */
   readonly maxSegmentBytes?: number;
+  /** Bytes read from a segment at a time while replaying. Default 4 MiB (about 10,000 rows). */
+  readonly replayBlockBytes?: number;
 }
 
 const segmentFile = /^(\d{12})\.ndjson$/;
+
 const segmentName = (seq: number) => `${String(seq).padStart(12, "0")}.ndjson`;
 
 interface Segment {
@@ -81,6 +83,7 @@ export const makeChatJournal = (options: ChatJournalOptions): Effect.Effect<Chat
   Effect.gen(function* () {
     const directory = options.directory;
     const maxBytes = options.maxSegmentBytes ?? 64 * 1024 * 1024;
+    const replayBlockBytes = Math.max(1, options.replayBlockBytes ?? 4 * 1024 * 1024);
     const fail = (path: string, what: string) => (cause: unknown) =>
       new ChatJournalError({ path, message: `chat journal: cannot ${what} ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, cause });
     const io = <A>(path: string, what: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: fail(path, what) });
@@ -146,11 +149,10 @@ export const makeChatJournal = (options: ChatJournalOptions): Effect.Effect<Chat
       batchSize: number,
     ): Effect.Effect<number, E | ChatJournalError> =>
       Effect.gen(function* () {
-        const lines = yield* Effect.acquireRelease(
-          Effect.sync(() => createInterface({ input: createReadStream(segment.path), crlfDelay: Infinity })),
-          (rl) => Effect.sync(() => rl.close()),
+        const handle = yield* Effect.acquireRelease(
+          io(segment.path, "open", () => open(segment.path, "r")),
+          (h) => Effect.promise(() => h.close()).pipe(Effect.ignore),
         );
-        const iterator = lines[Symbol.asyncIterator]();
         let handed = 0;
         let batch: ChatRow[] = [];
         // The next batch is read and parsed while the one before is being
@@ -165,23 +167,41 @@ export const makeChatJournal = (options: ChatJournalOptions): Effect.Effect<Chat
           yield* Fiber.join(fiber);
           handed += rows;
         });
+        const handOver = Effect.gen(function* () {
+          yield* stored;
+          storing = { fiber: yield* Effect.forkScoped(store(batch)), rows: batch.length };
+          batch = [];
+        });
+        // Read in large blocks, not line by line: while the journal carries
+        // the load the event loop is busy with chat sockets, and a read per
+        // small chunk waits a turn of it each time (measured: replay held to
+        // 6-15k rows/s under load with 64 KiB reads). A block is cut at its
+        // last newline, which never falls inside a UTF-8 character.
+        let carry: Buffer = Buffer.alloc(0);
+        let position = 0;
         for (;;) {
-          const next = yield* io(segment.path, "read", () => iterator.next());
-          if (!next.done && next.value !== "") {
+          const block = Buffer.allocUnsafe(replayBlockBytes);
+          const { bytesRead } = yield* io(segment.path, "read", () => handle.read(block, 0, block.length, position));
+          position += bytesRead;
+          const done = bytesRead === 0;
+          const data = carry.length === 0 ? block.subarray(0, bytesRead) : Buffer.concat([carry, block.subarray(0, bytesRead)]);
+          // At the end, what follows the last newline is a torn line from a crash mid-write.
+          const cut = done ? data.length : data.lastIndexOf(10) + 1;
+          carry = Buffer.from(data.subarray(cut));
+          const lines = data.toString("utf8", 0, cut).split("\n");
+          for (const line of lines) {
+            if (line === "") continue;
             try {
-              batch.push(JSON.parse(next.value) as ChatRow);
+              batch.push(JSON.parse(line) as ChatRow);
             } catch {
               // A torn last line from a crash mid-write: its batch was never acknowledged.
               yield* Effect.logWarning("chat journal: skipping an unreadable line", { path: segment.path });
             }
+            if (batch.length >= batchSize) yield* handOver;
           }
-          if (batch.length >= batchSize || (next.done && batch.length > 0)) {
-            yield* stored;
-            storing = { fiber: yield* Effect.forkScoped(store(batch)), rows: batch.length };
-            batch = [];
-          }
-          if (next.done) break;
+          if (done) break;
         }
+        if (batch.length > 0) yield* handOver;
         yield* stored;
         return handed;
       }).pipe(Effect.scoped);
