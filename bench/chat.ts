@@ -6,7 +6,8 @@
  * PostgreSQL. Two phases:
  * - sustained: BENCH_RATE msg/s for BENCH_SECONDS. Reported: messages/s
  *   stored, p50/p99 latency from the simulator's send (`tmi-sent-ts`) to the
- *   committed row, CPU and RSS. Latency means something only here, where the
+ *   committed row and the part of it before the recorder read the row, CPU
+ *   and RSS. Latency means something only here, where the
  *   offered rate is one the machine keeps up with.
  * - capacity: BENCH_PEAK_RATE msg/s, more than the machine takes, for
  *   BENCH_PEAK_SECONDS: the most it takes per second, into PostgreSQL and,
@@ -174,22 +175,40 @@ const runBenchmark = async () => {
   const { url: ircUrl } = (await ask()) as { url: string };
 
   // Latency samples (ms) of the phase being measured, appended by the sink as batches commit.
+  // Beside each, the part spent before the recorder read the row (simulator,
+  // socket, a reader held back), which tells a slow sink from a slow arrival.
   let latencies = new Float64Array(1 << 20);
+  let arrivals = new Float64Array(1 << 20);
   let samples = 0;
   let measuring = false;
   const onCommit = (rows: ReadonlyArray<ChatRow>, committedAt: number) => {
     if (!measuring) return;
     if (samples + rows.length > latencies.length) {
-      const bigger = new Float64Array(Math.max(latencies.length * 2, samples + rows.length));
-      bigger.set(latencies.subarray(0, samples));
-      latencies = bigger;
+      const size = Math.max(latencies.length * 2, samples + rows.length);
+      const grown = (from: Float64Array) => {
+        const bigger = new Float64Array(size);
+        bigger.set(from.subarray(0, samples));
+        return bigger;
+      };
+      latencies = grown(latencies);
+      arrivals = grown(arrivals);
     }
-    for (const row of rows) latencies[samples++] = committedAt - row.sentAt;
+    for (const row of rows) {
+      arrivals[samples] = row.receivedAt - row.sentAt;
+      latencies[samples++] = committedAt - row.sentAt;
+    }
   };
   const takeLatencies = () => {
     const sorted = latencies.slice(0, samples).sort();
+    const arrived = arrivals.slice(0, samples).sort();
     samples = 0;
-    return { p50Ms: round(percentile(sorted, 0.5)), p99Ms: round(percentile(sorted, 0.99)), maxMs: round(sorted[sorted.length - 1] ?? Number.NaN) };
+    return {
+      p50Ms: round(percentile(sorted, 0.5)),
+      p99Ms: round(percentile(sorted, 0.99)),
+      maxMs: round(sorted[sorted.length - 1] ?? Number.NaN),
+      arrivalP50Ms: round(percentile(arrived, 0.5)),
+      arrivalP99Ms: round(percentile(arrived, 0.99)),
+    };
   };
 
   const program = Effect.gen(function* () {
@@ -293,7 +312,7 @@ const runBenchmark = async () => {
     say(
       `sustained: ${recorder.offeredMessagesPerSecond} msg/s offered, ${recorder.messagesPerSecond} msg/s stored ` +
         `(${recorder.takenMessagesPerSecond} msg/s taken into PostgreSQL or the journal), latency p50 ${recorder.p50Ms} ms ` +
-        `p99 ${recorder.p99Ms} ms; CPU recorder ${recorder.recorderCpuCores}, simulator ${recorder.simulatorCpuCores}, ` +
+        `p99 ${recorder.p99Ms} ms (of which before the recorder read it: p50 ${recorder.arrivalP50Ms} ms, p99 ${recorder.arrivalP99Ms} ms); CPU recorder ${recorder.recorderCpuCores}, simulator ${recorder.simulatorCpuCores}, ` +
         `PostgreSQL ${recorder.postgresCpuCores} cores; RSS ${recorder.peakRssMb} MB`,
     );
     const capacity = result.capacity;
