@@ -87,6 +87,13 @@ const hitOf = (r: StoredChatRow & { readonly rank: number }): ChatSearchHit => (
 });
 
 /**
+ * A message's words as full-text search sees them: exactly the expression
+ * `chat_messages_search_idx` indexes (migration 0006), or a search would read
+ * every row.
+ */
+export const chatSearchVector = "to_tsvector('simple'::regconfig, coalesce(message, '') || ' ' || coalesce(system_message, ''))";
+
+/**
  * Searches chat. With query text, matches are ranked by `ts_rank_cd` (cover
  * density: phrase and proximity matches first), then newest first; without,
  * the newest messages matching the filters come first. Pages by offset.
@@ -102,7 +109,7 @@ export const searchChat = Effect.fn("searchChat")(function* (
   }
   const text = query.text.trim();
   const conditions = [
-    text === "" ? sql`TRUE` : sql`search @@ websearch_to_tsquery('simple', ${text})`,
+    text === "" ? sql`TRUE` : sql`${sql.literal(chatSearchVector)} @@ websearch_to_tsquery('simple', ${text})`,
     query.channels !== undefined && query.channels.length > 0
       ? sql`channel = ANY(${query.channels.map((c) => c.toLowerCase())}::text[])`
       : sql`TRUE`,
@@ -113,7 +120,7 @@ export const searchChat = Effect.fn("searchChat")(function* (
     query.includeDeleted === false ? sql`deleted_at IS NULL` : sql`TRUE`,
     sql`kind IN ('PRIVMSG', 'USERNOTICE')`,
   ];
-  const rank = text === "" ? sql`0::float4` : sql`ts_rank_cd(search, websearch_to_tsquery('simple', ${text}))`;
+  const rank = text === "" ? sql`0::float4` : sql`ts_rank_cd(${sql.literal(chatSearchVector)}, websearch_to_tsquery('simple', ${text}))`;
   const rows = yield* sql<StoredChatRow & { readonly rank: number }>`
     SELECT channel, vod_id, stream_id, msg_id, kind, username, display_name, message, system_message, badges, emotes,
       abs_timestamp, rel_timestamp, deleted_at, ${rank} AS rank

@@ -84,7 +84,7 @@ export interface StoredChatRow {
   readonly deleted_at: Date | null;
 }
 
-/** The columns every read selects (the search vector and created_at are left out). */
+/** The columns every read selects (created_at is left out). */
 export const storedChatColumns =
   "channel, vod_id, stream_id, msg_id, kind, user_id, username, display_name, color, badges, emotes, bits, " +
   "reply_parent_msg_id, reply_parent_user_login, reply_parent_msg_body, message, is_action, first_msg, msg_params, " +

@@ -3,7 +3,7 @@ import { Effect, Layer } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import { afterEach } from "vitest";
 import { ChatSink } from "../../../src/services/chat-sink.ts";
-import { searchChat, vodChatWindow } from "../../../src/services/chat-search.ts";
+import { chatSearchVector, searchChat, vodChatWindow } from "../../../src/services/chat-search.ts";
 import { mustParse, privmsgLine, rowOf, sqlLayer } from "./chat-fixtures.ts";
 import { cleanUp, database, tempDir } from "./chat-harness.ts";
 
@@ -58,6 +58,27 @@ describe("chat search", () => {
         assert.deepStrictEqual(byTime.hits.map((h) => h.username).sort(), ["bob", "carol"]);
         const excluded = yield* searchChat({ text: "dragon -heard" });
         assert.notInclude(excluded.hits.map((h) => h.username), "dave");
+      }).pipe(Effect.provide(layer(db.url, dir)));
+    }));
+
+  it.live("a text search reads the search index, not every row", () =>
+    Effect.gen(function* () {
+      const db = yield* Effect.promise(database);
+      const dir = yield* Effect.promise(() => tempDir("chat-search-"));
+      yield* Effect.gen(function* () {
+        yield* seed;
+        const sql = yield* SqlClient;
+        // With sequential scans priced out, a condition the index does not match still plans as one.
+        const plan = yield* sql.withTransaction(
+          Effect.gen(function* () {
+            yield* sql`SET LOCAL enable_seqscan = off`;
+            const lines = yield* sql<{ "QUERY PLAN": string }>`
+              EXPLAIN SELECT msg_id FROM chat_messages WHERE ${sql.literal(chatSearchVector)} @@ websearch_to_tsquery('simple', 'dragon')`;
+            return lines.map((l) => l["QUERY PLAN"]).join("\n");
+          }),
+        );
+        assert.match(plan, /Bitmap Index Scan/, plan);
+        assert.notMatch(plan, /Seq Scan/, plan);
       }).pipe(Effect.provide(layer(db.url, dir)));
     }));
 
