@@ -11,7 +11,7 @@
  *   offered rate is one the machine keeps up with.
  * - capacity: BENCH_PEAK_RATE msg/s, more than the machine takes, for
  *   BENCH_PEAK_SECONDS: the most it takes per second, into PostgreSQL and,
- *   once readers have been held back too long, the journal (its latency is
+ *   once the sink's memory is full, the journal (its latency is
  *   queueing; the journal is replayed after the phase).
  * Then lost and duplicated messages over both phases, and, on the same
  * messages, one INSERT per message (how the Go original stores chat) and a

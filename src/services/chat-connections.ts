@@ -51,8 +51,9 @@ export interface ChatConnectionsOptions {
   /** When given, sockets stop being read while it is saturated (backpressure down to Twitch's TCP window). */
   readonly flowControl?: ChatFlowControl;
   /**
-   * Longest a socket stays paused; it is read again after this even if the
-   * sink is still saturated (the sink then spills to its journal). Twitch's
+   * Longest a socket stays paused; it is then read for as long again even if
+   * the sink is still saturated (the sink then holds more in memory, or sends it
+   * to its journal). Twitch's
    * PONG waits behind the unread chat, and tmi.js drops the connection when it
    * is 10 s late. Default 2 s.
    */
@@ -266,13 +267,22 @@ const makeChatPool = (options: ChatConnectionsOptions) => {
       conn.paused = false;
       conn.internals.ws?.resume();
     };
-    // Paused too long: read on (the sink spills to its journal) until it has room again.
+    // Paused too long: read on (into the sink's memory or journal) for as
+    // long again, which brings Twitch's PING or our PONG through, then let the
+    // sink hold the socket back once more if it still has no room. Reading on
+    // until the sink had room took in whatever had piled up at the sender at
+    // once, past any bound on memory.
+    let overrunEnd: ReturnType<typeof setTimeout> | undefined;
     const timer = setTimeout(() => {
       conn.overrun = true;
       resume();
+      overrunEnd = setTimeout(() => {
+        conn.overrun = false;
+      }, maxPauseMs);
     }, maxPauseMs);
     void flow.whenWritable().then(() => {
       clearTimeout(timer);
+      if (overrunEnd !== undefined) clearTimeout(overrunEnd);
       conn.overrun = false;
       resume();
     });

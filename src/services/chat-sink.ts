@@ -9,8 +9,9 @@
  *
  * Memory is bounded: above `highWaterRows` `offer` reports pressure (chat
  * connections then stop reading their sockets until `whenWritable`); when
- * held back they fall behind Twitch (`spillBehindMs`), or the buffer grows
- * past `maxBufferedRows`, batches go to the journal so that reading keeps up.
+ * held back they fall behind Twitch (`readOnBehindMs`) they are let go and
+ * the buffer takes what they read, up to `maxBufferedRows`; past that,
+ * batches go to the journal so that reading keeps up.
  * Rows are split by channel over `writers` lanes, each with one INSERT in
  * flight, so a channel's rows keep their order.
  */
@@ -50,21 +51,29 @@ export interface ChatSinkOptions {
   readonly flushIntervalMs?: number;
   /** Above this many buffered rows `offer` returns false (pressure). Default 20,000. */
   readonly highWaterRows?: number;
-  /** Above this many buffered rows batches go to the journal whatever the database does. Default 100,000. */
+  /**
+   * Most rows held in memory. Producers let go after falling behind are held
+   * back again here, and batches go to the journal once the buffer is within
+   * half of `highWaterRows` of it, whatever the database does. Default 100,000.
+   */
   readonly maxBufferedRows?: number;
   /**
    * Producers held back (above the high-water mark, or let go and paused
    * again within a second, again and again) while they fell this much further
-   * behind Twitch, by the rows' `tmi-sent-ts`, send the buffer to the journal
-   * rather than stay throttled: a chat socket read slower than chat arrives
-   * falls behind, and once Twitch's PINGs (or the client's PONGs) wait about
-   * ten seconds in its backlog the connection is dropped. A reader held back
-   * without falling behind (a short stall, a burst) is not, since journal mode
-   * costs more per row than writing to the database. Default 4 s.
+   * behind Twitch, by the rows' `tmi-sent-ts`, are let go: they read on and
+   * the buffer takes their rows, up to `maxBufferedRows`, until it is back at
+   * its low-water mark. A chat socket read slower than chat arrives falls
+   * behind, and once Twitch's PINGs (or the client's PONGs) wait about ten
+   * seconds in its backlog the connection is dropped. The rows still go to the
+   * database: when it was only slow for a while it catches up, and only a
+   * buffer near `maxBufferedRows` sends batches to the journal, which costs
+   * more per row (written, read back and parsed again). Default 2 s: what
+   * piled up at the sender meanwhile comes in at once, and leaves the
+   * buffer room to wait out a slow spell.
    */
-  readonly spillBehindMs?: number;
-  /** Producers held back this long spill whatever the rows' times say. Default 15 s. */
-  readonly spillAfterMs?: number;
+  readonly readOnBehindMs?: number;
+  /** Producers held back this long are let go whatever the rows' times say. Default 15 s. */
+  readonly readOnAfterMs?: number;
   /** Store the raw IRC line of each message. Default false. */
   readonly keepRaw?: boolean;
   /** A batch INSERT slower than this counts as the database being away. Default 15 s. */
@@ -168,8 +177,12 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
     const highWater = options.highWaterRows ?? 20_000;
     const lowWater = Math.floor(highWater / 2);
     const maxBuffered = Math.max(options.maxBufferedRows ?? 100_000, highWater);
-    const spillAfterMs = options.spillAfterMs ?? 15_000;
-    const spillBehindMs = options.spillBehindMs ?? 4_000;
+    // Batches go to the journal a little below the bound, so that producers
+    // read on while the journal brings the buffer down, and held back only
+    // when even that falls behind.
+    const spillAt = Math.max(highWater, maxBuffered - (highWater - lowWater));
+    const readOnAfterMs = options.readOnAfterMs ?? 15_000;
+    const readOnBehindMs = options.readOnBehindMs ?? 2_000;
     // How far behind Twitch the newest offered row arrived (receive minus
     // send time; a constant clock offset cancels out below), and how far
     // behind the row that began the current spell of pressure was.
@@ -187,7 +200,11 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
     const fallenBehind = (now: number): boolean =>
       saturatedSince !== 0 &&
       (relievedAt === 0 || now - relievedAt <= pressureGraceMs) &&
-      (latestLag - spellStartLag > spillBehindMs || now - saturatedSince > spillAfterMs);
+      (latestLag - spellStartLag > readOnBehindMs || now - saturatedSince > readOnAfterMs);
+    // Producers let go after falling behind: no pressure until the buffer is
+    // back at its low-water mark. `letGoUnlogged` has the writer log it.
+    let readingOn = false;
+    let letGoUnlogged = false;
     const keepRaw = options.keepRaw ?? false;
     const insertTimeout = Duration.millis(options.insertTimeoutMs ?? 15_000);
     const retryMin = options.retryMinMs ?? 250;
@@ -226,13 +243,19 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
     const updateJournalGauge = () => metrics?.chatJournalDepth.set(journal.rows());
     updateJournalGauge();
 
-    const releaseWritable = () => {
-      if (buffered > lowWater) return;
-      if (saturatedSince !== 0 && relievedAt === 0) relievedAt = Date.now();
+    const wakeProducers = () => {
       if (writableWaiters.length === 0) return;
       const waiters = writableWaiters;
       writableWaiters = [];
       for (const resolve of waiters) resolve();
+    };
+
+    const releaseWritable = () => {
+      if (buffered <= lowWater) {
+        if (saturatedSince !== 0 && relievedAt === 0) relievedAt = Date.now();
+        readingOn = false;
+        wakeProducers();
+      } else if (readingOn && buffered < spillAt) wakeProducers();
     };
 
     const progressed = () => {
@@ -270,12 +293,19 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
         spellStartLag = latestLag;
       }
       relievedAt = 0;
-      return false;
+      if (!readingOn && fallenBehind(now)) {
+        readingOn = true;
+        letGoUnlogged = true;
+        wakeProducers();
+      }
+      return readingOn && buffered < maxBuffered;
     };
 
-    const saturated = () => buffered >= highWater;
+    const saturated = () => buffered >= (readingOn ? maxBuffered : highWater);
     const whenWritable = (): Promise<void> =>
-      buffered <= lowWater || closed ? Promise.resolve() : new Promise((resolve) => writableWaiters.push(resolve));
+      buffered <= lowWater || (readingOn && buffered < spillAt) || closed
+        ? Promise.resolve()
+        : new Promise((resolve) => writableWaiters.push(resolve));
 
     // Partitions exist for the coming months; rows from other months (history
     // replays, clock skew) get theirs created before the insert, not after it fails.
@@ -372,11 +402,11 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
       Effect.gen(function* () {
         let delay = retryMin;
         for (;;) {
-          const spill = buffered > maxBuffered || fallenBehind(Date.now());
+          const spill = buffered > spillAt;
           const journaled = yield* modeLock.withPermits(1)(
             Effect.gen(function* () {
               if (mode === "direct" && !spill) return false;
-              if (mode === "direct") yield* Effect.logWarning("chat arrives faster than the database takes it; writing to the journal", { buffered });
+              if (mode === "direct") yield* Effect.logWarning("chat arrives faster than the database takes it and memory is full; writing to the journal", { buffered });
               yield* toJournal(rows);
               mode = "journal";
               replayWake.openUnsafe();
@@ -423,6 +453,10 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
               if (lane.buffer.length < batchSize && urgent === 0) yield* Effect.raceFirst(lane.wake.await, Effect.sleep(Duration.millis(wait)));
               continue;
             }
+          }
+          if (letGoUnlogged) {
+            letGoUnlogged = false;
+            yield* Effect.logWarning("chat fell behind Twitch while the database was slow; reading on into memory", { buffered, upTo: maxBuffered });
           }
           let batch: ChatRow[];
           if (lane.buffer.length <= batchSize) {

@@ -152,43 +152,80 @@ describe("ChatSink", () => {
   // A message `channel` sent at `sentAt` (tmi-sent-ts), received now.
   const chatAt = (channel: string, i: number, sentAt: number) =>
     rowOf(mustParse(privmsgLine(channel, `User${i % 37}`, `message number ${i}`, Math.round(sentAt))));
-  const slowDatabaseSink = (url: string, dir: string) =>
+  const slowDatabaseSink = (url: string, dir: string, maxBufferedRows?: number) =>
     sinkLayer(url, {
       journalDirectory: dir,
       batchSize: 50,
       writers: 1,
       highWaterRows: 200,
-      spillBehindMs: 300,
-      spillAfterMs: 60_000,
+      ...(maxBufferedRows === undefined ? {} : { maxBufferedRows }),
+      readOnBehindMs: 300,
+      readOnAfterMs: 60_000,
       retryMinMs: 50,
       retryMaxMs: 200,
     });
 
-  it.live("sends the buffer to the journal when held-back producers fall behind chat, then stores every row once", () =>
+  // Chat at 2,000 messages a second from `start`, offered as a chat socket
+  // would: as fast as it is read, waiting while the sink asks it to. Returns
+  // the most rows the sink held at once.
+  const chatFallingBehind = (channel: string, total: number) =>
+    Effect.gen(function* () {
+      const sink = yield* ChatSink;
+      const start = Date.now();
+      let peak = 0;
+      for (let i = 0; i < total; i++) {
+        const accepted = sink.offer(chatAt(channel, i, start + i / 2));
+        peak = Math.max(peak, sink.stats().buffered);
+        if (!accepted) yield* Effect.promise(() => sink.whenWritable());
+      }
+      return peak;
+    });
+
+  it.live("lets held-back producers that fall behind chat read on into memory up to its bound, sends batches to the journal near it, and stores every row once", () =>
     Effect.gen(function* () {
       const { url, dir, proxy } = yield* Effect.promise(() => setup({ proxy: true }));
       const total = 3_000;
-      // Chat at 2,000 messages a second, from now.
-      const start = Date.now();
-      const row = (i: number) => chatAt("omega", i, start + i / 2);
       yield* Effect.gen(function* () {
         const sink = yield* ChatSink;
-        sink.offer(row(0));
+        sink.offer(chatAt("omega", 0, Date.now()));
         yield* sink.flush;
         // A database that takes every batch, but slower than chat comes: a reader let
         // go at the low-water mark fills the buffer again at once and keeps falling behind.
         proxy?.slow(40);
-        for (let i = 1; i < total; i++) {
-          if (!sink.offer(row(i))) yield* Effect.promise(() => sink.whenWritable());
-        }
-        assert.isAbove(sink.stats().journaled, 0, "the held-back buffer went to the journal");
+        const peak = yield* chatFallingBehind("omega", total);
+        assert.isAbove(peak, 200, "the producer read on past the high-water mark");
+        assert.isAtMost(peak, 600, "and was held back again at the bound");
+        yield* sink.flush;
+        assert.isAbove(sink.stats().journaled, 0, "the buffer past its bound went to the journal");
         proxy?.slow(0);
         yield* sink.drain;
         const stats = sink.stats();
         assert.strictEqual(stats.journalRows, 0);
         assert.strictEqual(stats.mode, "direct");
         assert.strictEqual(stats.rejected, 0);
-        assert.deepStrictEqual(yield* countRows, { total, ids: total });
+        assert.deepStrictEqual(yield* countRows, { total: total + 1, ids: total + 1 });
+      }).pipe(Effect.provide(slowDatabaseSink(url, dir, 600)));
+    }));
+
+  it.live("producers that fell behind while the database was slow read on into memory, and all of it goes to the database once it catches up", () =>
+    Effect.gen(function* () {
+      const { url, dir, proxy } = yield* Effect.promise(() => setup({ proxy: true }));
+      const total = 3_000;
+      yield* Effect.gen(function* () {
+        const sink = yield* ChatSink;
+        sink.offer(chatAt("sigma", 0, Date.now()));
+        yield* sink.flush;
+        proxy?.slow(40);
+        const peak = yield* chatFallingBehind("sigma", total);
+        assert.isAbove(peak, 200, "the producer read on past the high-water mark");
+        proxy?.slow(0);
+        yield* sink.flush;
+        const stats = sink.stats();
+        assert.strictEqual(stats.journaled, 0, "nothing went to the journal");
+        assert.strictEqual(stats.mode, "direct");
+        assert.strictEqual(stats.stored, total + 1);
+        assert.isFalse(sink.saturated());
+        assert.deepStrictEqual(yield* countRows, { total: total + 1, ids: total + 1 });
       }).pipe(Effect.provide(slowDatabaseSink(url, dir)));
     }));
 
