@@ -201,8 +201,9 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
       saturatedSince !== 0 &&
       (relievedAt === 0 || now - relievedAt <= pressureGraceMs) &&
       (latestLag - spellStartLag > readOnBehindMs || now - saturatedSince > readOnAfterMs);
-    // Producers let go after falling behind: no pressure until the buffer is
-    // back at its low-water mark. `letGoUnlogged` has the writer log it.
+    // Producers let go after falling behind: held back again only at
+    // `maxBuffered`, until the buffer is back at its low-water mark.
+    // `letGoUnlogged` has the writer log it.
     let readingOn = false;
     let letGoUnlogged = false;
     const keepRaw = options.keepRaw ?? false;
