@@ -47,6 +47,8 @@ const columns =
  * Records a sighting: opens the session on first sight, otherwise refreshes
  * `last_seen_at`, raises `peak_viewers` and appends to `title_history` when the
  * title or category changed. A session seen again after being closed reopens.
+ * The stream's placeholder VOD, if it has one, takes the new title (an
+ * archive VOD keeps the catalog's).
  */
 export const recordStreamSighting = Effect.fn("recordStreamSighting")(function* (
   channel: string,
@@ -56,22 +58,30 @@ export const recordStreamSighting = Effect.fn("recordStreamSighting")(function* 
   const sql = yield* SqlClient;
   const change = JSON.stringify([{ at: at.toISOString(), title: seen.title, game_name: seen.gameName }]);
   const rows = yield* sql<StreamRow>`
-    INSERT INTO streams AS s (channel, stream_id, started_at, title, game_id, game_name, peak_viewers, last_seen_at, title_history)
-    VALUES (${channel}, ${seen.streamId}, ${seen.startedAt}, ${seen.title}, ${seen.gameId}, ${seen.gameName},
-      ${seen.viewerCount}, ${at}, ${change}::jsonb)
-    ON CONFLICT (channel, stream_id) DO UPDATE SET
-      last_seen_at = GREATEST(s.last_seen_at, excluded.last_seen_at),
-      ended_at = NULL,
-      peak_viewers = GREATEST(s.peak_viewers, excluded.peak_viewers),
-      title = excluded.title,
-      game_id = excluded.game_id,
-      game_name = excluded.game_name,
-      title_history = CASE
-        WHEN s.title IS DISTINCT FROM excluded.title OR s.game_name IS DISTINCT FROM excluded.game_name
-        THEN s.title_history || excluded.title_history
-        ELSE s.title_history END,
-      updated_at = now()
-    RETURNING ${sql.literal(columns)}`;
+    WITH session AS (
+      INSERT INTO streams AS s (channel, stream_id, started_at, title, game_id, game_name, peak_viewers, last_seen_at, title_history)
+      VALUES (${channel}, ${seen.streamId}, ${seen.startedAt}, ${seen.title}, ${seen.gameId}, ${seen.gameName},
+        ${seen.viewerCount}, ${at}, ${change}::jsonb)
+      ON CONFLICT (channel, stream_id) DO UPDATE SET
+        last_seen_at = GREATEST(s.last_seen_at, excluded.last_seen_at),
+        ended_at = NULL,
+        peak_viewers = GREATEST(s.peak_viewers, excluded.peak_viewers),
+        title = excluded.title,
+        game_id = excluded.game_id,
+        game_name = excluded.game_name,
+        title_history = CASE
+          WHEN s.title IS DISTINCT FROM excluded.title OR s.game_name IS DISTINCT FROM excluded.game_name
+          THEN s.title_history || excluded.title_history
+          ELSE s.title_history END,
+        updated_at = now()
+      RETURNING ${sql.literal(columns)}
+    ), renamed AS (
+      UPDATE vods SET title = session.title, updated_at = now()
+      FROM session
+      WHERE vods.channel = session.channel AND vods.stream_id = session.stream_id AND vods.is_placeholder
+        AND session.title IS NOT NULL AND vods.title IS DISTINCT FROM session.title
+    )
+    SELECT * FROM session`;
   return rows[0] as StreamRow;
 });
 

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest";
 import { Effect, Layer, Option, Queue } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import { afterEach } from "vitest";
+import { openStreamVod } from "../../../src/services/chat-reconcile.ts";
 import { makeHelix } from "../../../src/services/helix.ts";
 import { type LiveChange, LiveStatus, type LiveStatusOptions, type LiveStreamInfo } from "../../../src/services/live-status.ts";
 import { startSimulator, type Simulator } from "../../../src/sim/simulator.ts";
@@ -98,6 +99,35 @@ describe("LiveStatus", () => {
           ],
         );
         assert.strictEqual(row?.ended_at?.getTime(), offline?._tag === "Offline" ? offline.endedAt.getTime() : -1, "ends when last seen live");
+      }).pipe(Effect.scoped, Effect.provide(liveLayer(db.url, { fetchStreams: helix.fetchStreams, intervalMs: 3_600_000 })));
+    }));
+
+  it.live("gives the stream's placeholder VOD each new title; an archive VOD keeps the catalog's", () =>
+    Effect.gen(function* () {
+      const db = yield* Effect.promise(database);
+      const helix = scripted();
+      yield* Effect.gen(function* () {
+        const live = yield* LiveStatus;
+        const sql = yield* SqlClient;
+        yield* live.watch("alpha");
+        yield* live.watch("beta");
+        helix.state.live = [info("alpha", "s1"), info("beta", "s2")];
+        yield* live.pollNow;
+        const startedAt = new Date("2026-01-01T10:00:00Z");
+        const placeholder = yield* openStreamVod("alpha", { streamId: "s1", title: "hello", startedAt });
+        assert.isTrue(placeholder.placeholder);
+        yield* sql`INSERT INTO vods (channel, twitch_vod_id, stream_id, title, date) VALUES ('beta', '777', 's2', 'Archived title', ${startedAt})`;
+        helix.state.live = [info("alpha", "s1", { title: "second title" }), info("beta", "s2", { title: "second title" })];
+        yield* live.pollNow;
+        const titles = yield* sql<{ channel: string; title: string; is_placeholder: boolean }>`
+          SELECT channel, title, is_placeholder FROM vods ORDER BY channel`;
+        assert.deepStrictEqual(
+          titles.map((v) => [v.channel, v.title, v.is_placeholder]),
+          [
+            ["alpha", "second title", true],
+            ["beta", "Archived title", false],
+          ],
+        );
       }).pipe(Effect.scoped, Effect.provide(liveLayer(db.url, { fetchStreams: helix.fetchStreams, intervalMs: 3_600_000 })));
     }));
 
