@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { Clock, Effect, Redacted, Schema } from "effect";
-import { errorText, parseJson } from "./helix-token.ts";
+import { errorText, parseJson } from "./http-response.ts";
 import { postTokenForm, tokenEndpointUrl, tokenRefreshAt } from "./oauth-token-endpoint.ts";
 import { revealSecret } from "./reveal-secret.ts";
 import { makeTokenCache } from "./token-cache.ts";

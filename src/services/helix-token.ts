@@ -10,6 +10,7 @@
 import { Clock, Effect, Redacted, Schema } from "effect";
 import { HelixAuthError, HelixDecodeError, HelixHttpError, HelixNetworkError } from "./helix-errors.ts";
 import { AppTokenWire, ErrorWire } from "./helix-types.ts";
+import { errorText, parseJson } from "./http-response.ts";
 import { postTokenForm, tokenEndpointUrl, tokenRefreshAt } from "./oauth-token-endpoint.ts";
 import { revealSecret } from "./reveal-secret.ts";
 import { makeTokenCache } from "./token-cache.ts";
@@ -94,21 +95,3 @@ export const makeAppTokenSource = (options: AppTokenOptions): Effect.Effect<AppT
       mints: Effect.sync(() => mints),
     };
   });
-
-/** Parses JSON, or returns the raw text when it is not JSON (error pages). */
-export const parseJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-};
-
-/** A readable message from a fetch failure (undici hides the reason in `cause`). */
-export const errorText = (cause: unknown): string => {
-  if (cause instanceof Error) {
-    const inner = cause.cause instanceof Error ? `: ${cause.cause.message}` : "";
-    return `${cause.name === "Error" ? "" : `${cause.name}: `}${cause.message}${inner}`;
-  }
-  return String(cause);
-};

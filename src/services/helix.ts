@@ -18,7 +18,8 @@ import {
   isTransientHelixError,
 } from "./helix-errors.ts";
 import { type HelixRateLimiter, makeHelixRateLimiter, type RateBudgetOptions, type RateBudgetSnapshot } from "./helix-rate-limiter.ts";
-import { errorText, makeAppTokenSource, parseJson } from "./helix-token.ts";
+import { makeAppTokenSource } from "./helix-token.ts";
+import { errorText, parseJson } from "./http-response.ts";
 import {
   ErrorWire,
   type HelixPage,

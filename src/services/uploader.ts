@@ -19,7 +19,7 @@ import { open, stat } from "node:fs/promises";
 import { extname } from "node:path";
 import { Context, Duration, Effect, Layer, Redacted, Schedule, Schema } from "effect";
 import { type GoogleTokenError, type GoogleTokens, isTransientGoogleTokenError, makeGoogleTokens } from "./google-token.ts";
-import { errorText, parseJson } from "./helix-token.ts";
+import { errorText, parseJson } from "./http-response.ts";
 
 /** Chunks must be multiples of this (except the last). */
 export const UPLOAD_CHUNK_UNIT = 256 * 1024;
