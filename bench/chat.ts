@@ -65,6 +65,8 @@ const runSimulatorProcess = async () => {
   let cpuMark = process.cpuUsage();
   let wallMark = performance.now();
   let sentMark = 0;
+  let countsAtLive: ReadonlyMap<string, number> = new Map();
+  let undeliveredAtLive = 0;
   process.stdout.write(`${JSON.stringify({ url: sim.urls.ircWs })}\n`);
   // Reports what was sent since the last report, and the CPU it took.
   const report = () => {
@@ -81,6 +83,8 @@ const runSimulatorProcess = async () => {
       cpuMark = process.cpuUsage();
       wallMark = performance.now();
       sentMark = sim.state().linesSent;
+      countsAtLive = sim.sentCounts();
+      undeliveredAtLive = sim.state().linesUndelivered;
       for (const login of logins) sim.setLive(login, true);
       process.stdout.write(`${JSON.stringify({ ok: true })}\n`);
     } else if (line.startsWith("rate ")) {
@@ -91,6 +95,11 @@ const runSimulatorProcess = async () => {
     } else if (line === "offline") {
       for (const login of logins) sim.setLive(login, false);
       report();
+    } else if (line === "counts") {
+      // Lines per channel since going live, and those nobody received, to tell where a loss was.
+      const counts: Record<string, number> = {};
+      for (const [channel, n] of sim.sentCounts()) counts[channel] = n - (countsAtLive.get(channel) ?? 0);
+      process.stdout.write(`${JSON.stringify({ counts, undelivered: sim.state().linesUndelivered - undeliveredAtLive })}\n`);
     } else if (line === "stop") {
       await sim.stop();
       process.exit(0);
@@ -326,6 +335,19 @@ const runBenchmark = async () => {
       );
     }
     say(`${recorder.lost} lost, ${recorder.duplicated} duplicated of ${sent} sent; ${recorder.reconnects} reconnects, ${recorder.gaps} gaps`);
+    if (recorder.lost > 0 || recorder.duplicated > 0) {
+      // Where: channels whose stored count differs from what the simulator sent them.
+      const simCounts = (yield* Effect.promise(() => ask("counts"))) as unknown as { counts: Record<string, number>; undelivered: number };
+      const storedByChannel = yield* sql<{ channel: string; n: number }>`SELECT channel, count(*)::int AS n FROM chat_messages GROUP BY channel`;
+      const storedCount = new Map(storedByChannel.map((r) => [r.channel, r.n]));
+      const differing = Object.entries(simCounts.counts)
+        .map(([channel, n]) => ({ channel, sent: n, stored: storedCount.get(channel) ?? 0 }))
+        .filter((c) => c.sent !== c.stored);
+      say(
+        `  ${simCounts.undelivered} lines went to channels nobody had joined; channels stored differently from sent: ` +
+          (differing.length === 0 ? "none" : differing.slice(0, 10).map((c) => `${c.channel} ${c.stored}/${c.sent}`).join(", ")),
+      );
+    }
 
     // The same messages again, stored the other two ways.
     const sample = (yield* sql<StoredChatRow>`

@@ -25,6 +25,8 @@ export interface SentLine {
  */
 export class SentLines {
   #seq = 0;
+  #undelivered = 0;
+  readonly #perChannel = new Map<string, number>();
   #lines: SentLine[] = [];
   readonly #enabled: boolean;
   readonly #limit: number;
@@ -39,8 +41,20 @@ export class SentLines {
     return this.#seq;
   }
 
+  /** Lines sent while nobody had joined their channel (counted in `count`, received by no one). */
+  get undelivered(): number {
+    return this.#undelivered;
+  }
+
+  /** Lines sent so far per channel (counting unrecorded ones), for finding where a client missed some. */
+  countsByChannel(): ReadonlyMap<string, number> {
+    return new Map(this.#perChannel);
+  }
+
   add(channel: string, line: string, command: string, msgId: string | null, at: number, receivers: number, source: LineSource): void {
     const seq = ++this.#seq;
+    if (receivers === 0) this.#undelivered++;
+    this.#perChannel.set(channel, (this.#perChannel.get(channel) ?? 0) + 1);
     if (!this.#enabled) return;
     this.#lines.push({ seq, channel, line, command, msgId, at, receivers, source });
     if (this.#lines.length > this.#limit) this.#lines = this.#lines.slice(this.#lines.length - Math.floor(this.#limit / 2));

@@ -117,6 +117,8 @@ export interface SimulatorState {
   readonly faults: readonly ArmedFault[];
   readonly irc: IrcServer["stats"];
   readonly linesSent: number;
+  /** Of `linesSent`, those sent into a channel nobody had joined. */
+  readonly linesUndelivered: number;
   readonly helixRequests: number;
   readonly uploads: number;
 }
@@ -154,6 +156,8 @@ export interface Simulator {
   faults(): readonly ArmedFault[];
   /** Lines sent into channels (one or all), after sequence number `afterSeq`. */
   sentLines(channel?: string, afterSeq?: number): SentLine[];
+  /** How many lines were sent into each channel so far, recorded or not. */
+  sentCounts(): ReadonlyMap<string, number>;
   clearSentLines(): void;
   /** Replays a file of raw IRC lines (justlog format) and resolves when it has all been sent. */
   replayFile(path: string, opts?: ReplayOptions): Promise<ReplayResult>;
@@ -406,6 +410,7 @@ export const startSimulator = async (options: SimulatorOptions): Promise<Simulat
     clearFaults: () => faults.clear(),
     faults: () => faults.armed(),
     sentLines: (channel, afterSeq) => sent.list(channel, afterSeq),
+    sentCounts: () => sent.countsByChannel(),
     clearSentLines: () => sent.clear(),
     async replayFile(path, opts) {
       const r = await startReplayFile(path, opts);
@@ -440,6 +445,7 @@ export const startSimulator = async (options: SimulatorOptions): Promise<Simulat
       faults: faults.armed(),
       irc: irc.stats,
       linesSent: sent.count,
+      linesUndelivered: sent.undelivered,
       helixRequests,
       uploads: youtube.records().length,
     }),
