@@ -28,7 +28,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, chown, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 
 /** Why the embedded cluster could not be started. */
 export class EmbeddedPostgresError extends Schema.TaggedError<EmbeddedPostgresError>()("EmbeddedPostgresError", {
@@ -209,9 +209,12 @@ const searchableBy = (info: { mode: number; uid: number; gid: number }, owner: R
 /**
  * As root: the `pg` folder belongs to `postgres`, `$DATA_DIR` lets it through,
  * and no folder above blocks it (checked by asking `test` as that user, which
- * also honours ACLs and supplementary groups).
+ * also honours ACLs and supplementary groups). `createdFrom`, the topmost
+ * folder this start created on the way to `pg` (each made private like it),
+ * and the folders below it let `postgres` through too: a `DATA_DIR` such as
+ * `data/demo` that did not exist would otherwise block its own cluster.
  */
-const prepareOwnership = async (dataDir: string, directory: string, owner: RunAs): Promise<void> => {
+const prepareOwnership = async (dataDir: string, directory: string, owner: RunAs, createdFrom: string | undefined): Promise<void> => {
   const info = await stat(directory);
   if (info.uid !== owner.uid) {
     // A cluster copied in, or a container whose postgres user got another uid.
@@ -221,6 +224,14 @@ const prepareOwnership = async (dataDir: string, directory: string, owner: RunAs
   const parent = resolve(dataDir);
   const parentInfo = await stat(parent);
   if (!searchableBy(parentInfo, owner)) await chmod(parent, parentInfo.mode | 0o001);
+  const top = createdFrom === undefined ? undefined : resolve(createdFrom);
+  if (top !== undefined && resolve(directory).startsWith(`${top}${sep}`)) {
+    for (let folder = dirname(resolve(directory)); ; folder = dirname(folder)) {
+      const info = await stat(folder);
+      if (!searchableBy(info, owner)) await chmod(folder, info.mode | 0o001);
+      if (folder === top || dirname(folder) === folder) break;
+    }
+  }
   const reachable = await new Promise<boolean>((resolvePromise) => {
     execFile("test", ["-w", directory, "-a", "-x", directory], { uid: owner.uid, gid: owner.gid }, (error) =>
       resolvePromise(!error),
@@ -468,7 +479,7 @@ export const startEmbeddedPostgres = Effect.fn("startEmbeddedPostgres")(function
   const directory = embeddedPostgresDirectory(options.dataDir);
   const dataPath = join(directory, "data");
   const logFile = join(directory, logFileName);
-  yield* attempt(directory, "io", `cannot create ${directory}`, () => mkdir(directory, { recursive: true, mode: 0o700 }));
+  const createdFrom = yield* attempt(directory, "io", `cannot create ${directory}`, () => mkdir(directory, { recursive: true, mode: 0o700 }));
   yield* Effect.acquireRelease(
     attempt(directory, "io", `cannot lock ${directory}`, () => acquireLock(directory)),
     () => Effect.promise(() => releaseLock(directory).catch(() => undefined)),
@@ -476,7 +487,7 @@ export const startEmbeddedPostgres = Effect.fn("startEmbeddedPostgres")(function
   const owner = yield* attempt(directory, "io", "cannot set up the postgres user", postgresUser);
   if (owner) {
     yield* attempt(directory, "inaccessible", `cannot give ${directory} to the postgres user`, () =>
-      prepareOwnership(options.dataDir, directory, owner),
+      prepareOwnership(options.dataDir, directory, owner, createdFrom),
     );
   }
   const clusterExists = yield* attempt(directory, "io", `cannot read ${dataPath}`, () =>

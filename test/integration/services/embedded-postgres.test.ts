@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest";
 import { Effect, Exit, Redacted, Scope } from "effect";
 import * as Reactivity from "effect/reactivity/Reactivity";
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -91,6 +91,17 @@ describe("embedded PostgreSQL", () => {
       const notes = yield* query<{ body: string }>(restarted.url, "SELECT body FROM notes");
       assert.deepStrictEqual(notes, [{ body: "kept" }]);
       assert.strictEqual(Redacted.value(restarted.url).split("@")[0], Redacted.value(started.url).split("@")[0]);
+    }).pipe(Effect.scoped));
+
+  it.live("starts under a DATA_DIR whose folders it creates itself, as the demo's data/demo on a fresh clone", () =>
+    Effect.gen(function* () {
+      const workdir = yield* temporaryDataDir;
+      // A checkout: readable by everyone, with neither data/ nor data/demo/ yet.
+      yield* Effect.promise(() => chmod(workdir, 0o755));
+      const dataDir = join(workdir, "data", "demo");
+      const started = yield* startEmbeddedPostgres({ dataDir });
+      const answer = yield* query<{ one: number }>(started.url, "SELECT 1 AS one");
+      assert.deepStrictEqual(answer, [{ one: 1 }]);
     }).pipe(Effect.scoped));
 
   it.live("refuses a folder another process holds, and takes it over once that process is gone", () =>
