@@ -197,10 +197,6 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
     // When the buffer last fell to its low-water mark during a spell; 0 while saturated.
     let relievedAt = 0;
     const pressureGraceMs = 1_000;
-    const fallenBehind = (now: number): boolean =>
-      saturatedSince !== 0 &&
-      (relievedAt === 0 || now - relievedAt <= pressureGraceMs) &&
-      (latestLag - spellStartLag > readOnBehindMs || now - saturatedSince > readOnAfterMs);
     // Producers let go after falling behind: held back again only at
     // `maxBuffered`, until the buffer is back at its low-water mark.
     // `letGoUnlogged` has the writer log it.
@@ -294,7 +290,8 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
         spellStartLag = latestLag;
       }
       relievedAt = 0;
-      if (!readingOn && fallenBehind(now)) {
+      // Fallen behind: further behind Twitch than when the spell began, or held back too long.
+      if (!readingOn && (latestLag - spellStartLag > readOnBehindMs || now - saturatedSince > readOnAfterMs)) {
         readingOn = true;
         letGoUnlogged = true;
         wakeProducers();
