@@ -222,15 +222,12 @@ const prepareOwnership = async (dataDir: string, directory: string, owner: RunAs
   }
   await chown(directory, owner.uid, owner.gid);
   const parent = resolve(dataDir);
-  const parentInfo = await stat(parent);
-  if (!searchableBy(parentInfo, owner)) await chmod(parent, parentInfo.mode | 0o001);
   const top = createdFrom === undefined ? undefined : resolve(createdFrom);
-  if (top !== undefined && resolve(directory).startsWith(`${top}${sep}`)) {
-    for (let folder = dirname(resolve(directory)); ; folder = dirname(folder)) {
-      const info = await stat(folder);
-      if (!searchableBy(info, owner)) await chmod(folder, info.mode | 0o001);
-      if (folder === top || dirname(folder) === folder) break;
-    }
+  // $DATA_DIR, then up through the folders this start created above it.
+  for (let folder = parent; ; folder = dirname(folder)) {
+    const info = await stat(folder);
+    if (!searchableBy(info, owner)) await chmod(folder, info.mode | 0o001);
+    if (top === undefined || folder === top || !folder.startsWith(`${top}${sep}`)) break;
   }
   const reachable = await new Promise<boolean>((resolvePromise) => {
     execFile("test", ["-w", directory, "-a", "-x", directory], { uid: owner.uid, gid: owner.gid }, (error) =>
