@@ -53,7 +53,6 @@ export interface ChatJournalOptions {
 }
 
 const segmentFile = /^(\d{12})\.ndjson$/;
-
 const segmentName = (seq: number) => `${String(seq).padStart(12, "0")}.ndjson`;
 
 interface Segment {
