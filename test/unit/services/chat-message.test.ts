@@ -167,6 +167,17 @@ describe("parseChatLine", () => {
     expect(chat(":abc!abc@abc.tmi.twitch.tv PRIVMSG #xyz :HeyGuys")).toMatchObject({ username: "abc", text: "HeyGuys", userId: null });
   });
 
+  it("reads repeated tags as the last copy says: a later value replaces, an empty one removes a parameter", () => {
+    const m = parseChatLine("@color=#FF0000;room-id=1;msg-param-x=a;color=#00FF00;room-id=2;msg-param-x= :a!a@a PRIVMSG #chan :hi", 1);
+    expect(m).toMatchObject({ color: "#00FF00", params: { "room-id": "2" } });
+    expect(parseChatLine("@room-id=1;id=x;room-id= :a!a@a PRIVMSG #chan :hi", 1)?.params).toBeNull();
+  });
+
+  it("keeps the author fields of CLEARCHAT and CLEARMSG empty even when the line carries them", () => {
+    const m = parseChatLine("@badges=vip/1;color=#123456;display-name=Mod;bits=5;first-msg=1;target-user-id=9 :tmi.twitch.tv CLEARCHAT #chan :Bob", 1);
+    expect(m).toMatchObject({ kind: "CLEARCHAT", username: "bob", userId: "9", color: null, displayName: null, badges: [], bits: null, firstMessage: false });
+  });
+
   it("recognises exactly the chat events among all wire lines", () => {
     const recorded = wireLines.map((l) => parseChatLine(l, 1)).filter((m) => m !== undefined);
     const commands = wireLines.map(ircCommandOf).filter((c) => ["PRIVMSG", "USERNOTICE", "CLEARCHAT", "CLEARMSG"].includes(c));
