@@ -22,7 +22,7 @@
  * BENCH_PEAK_RATE (32000, 0 skips the phase), BENCH_PEAK_SECONDS (30),
  * BENCH_COMPARE_ROWS (100000), BENCH_BATCH and BENCH_WRITERS (the sink's rows
  * per INSERT and INSERTs at once, its defaults when unset), DATABASE_URL (else
- * an embedded cluster).
+ * an embedded cluster with the product's settings).
  */
 import { Effect, Layer, Redacted } from "effect";
 import * as Reactivity from "effect/reactivity/Reactivity";
@@ -130,8 +130,9 @@ const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** di
 const startPostgres = async () => {
   const url = process.env["DATABASE_URL"];
   if (url !== undefined && url !== "") return { url, stop: async () => {} };
-  // Crash safety kept (fsync on) as in production; commits are asynchronous, as the sink's batches allow.
-  const cluster = await startTestPostgres({ fsync: "on", full_page_writes: "on", max_connections: "50", shared_buffers: "256MB" });
+  // The product's embedded cluster as it runs: PostgreSQL's defaults, crash-safe. A committed
+  // batch is what the sink counts as stored, so commits wait for the WAL flush here too.
+  const cluster = await startTestPostgres({ fsync: "on", full_page_writes: "on", synchronous_commit: "on", max_connections: "50" });
   return { url: cluster.adminUrl, stop: cluster.stop };
 };
 
