@@ -18,7 +18,15 @@
  * bare batched INSERT without any IRC parsing (the ceiling). The last line is
  * one JSON object with the figures.
  *
- * Environment: BENCH_CHANNELS (1000), BENCH_RATE (21000), BENCH_SECONDS (60),
+ * Before the sustained phase, BENCH_WARMUP_SECONDS at the same rate are not
+ * measured: the first seconds of a fresh process and cluster (JIT, empty
+ * caches, the month's partition created) say nothing about a sustained rate.
+ * Every phase also reports how much of the machine's CPU time was idle and
+ * how much its hypervisor took (steal), PostgreSQL's CPU time per stored row
+ * and its WAL flushes: on a shared host neither the cores nor the disk are
+ * always as fast, and a slow spell shows there rather than as a slow product.
+ *
+ * Environment: BENCH_CHANNELS (1000), BENCH_RATE (21000), BENCH_WARMUP_SECONDS (10), BENCH_SECONDS (60),
  * BENCH_PEAK_RATE (32000, 0 skips the phase), BENCH_PEAK_SECONDS (30),
  * BENCH_COMPARE_ROWS (100000), BENCH_BATCH and BENCH_WRITERS (the sink's rows
  * per INSERT and INSERTs at once, its defaults when unset), DATABASE_URL (else
@@ -43,6 +51,7 @@ import { startTestPostgres } from "../test/support/postgres-server.ts";
 
 const channels = Number(process.env["BENCH_CHANNELS"] ?? 1000);
 const totalRate = Number(process.env["BENCH_RATE"] ?? 21_000);
+const warmupSeconds = Number(process.env["BENCH_WARMUP_SECONDS"] ?? 10);
 const seconds = Number(process.env["BENCH_SECONDS"] ?? 60);
 const peakRate = Number(process.env["BENCH_PEAK_RATE"] ?? 32_000);
 const peakSeconds = Number(process.env["BENCH_PEAK_SECONDS"] ?? 30);
@@ -123,6 +132,15 @@ const postgresTicks = async (): Promise<number> => {
   return ticks;
 };
 
+/** The machine's CPU time so far (all cores, in clock ticks): total, idle (with I/O wait) and stolen by the hypervisor. */
+const machineTicks = async (): Promise<{ total: number; idle: number; steal: number }> => {
+  const line = (await readFile("/proc/stat", "utf8").catch(() => "")).split("\n")[0] ?? "";
+  // cpu  user nice system idle iowait irq softirq steal ...
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  if (f.length < 8 || f.some((n) => !Number.isFinite(n))) return { total: 0, idle: 0, steal: 0 };
+  return { total: f.slice(0, 8).reduce((a, b) => a + b, 0), idle: (f[3] ?? 0) + (f[4] ?? 0), steal: f[7] ?? 0 };
+};
+
 const percentile = (sorted: Float64Array, p: number) => (sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number));
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -132,7 +150,8 @@ const startPostgres = async () => {
   if (url !== undefined && url !== "") return { url, stop: async () => {} };
   // The product's embedded cluster as it runs: PostgreSQL's defaults, crash-safe. A committed
   // batch is what the sink counts as stored, so commits wait for the WAL flush here too.
-  const cluster = await startTestPostgres({ fsync: "on", full_page_writes: "on", synchronous_commit: "on", max_connections: "50" });
+  // WAL I/O timing only adds a clock read per WAL write; it tells a slow disk from a slow product.
+  const cluster = await startTestPostgres({ fsync: "on", full_page_writes: "on", synchronous_commit: "on", max_connections: "50", track_wal_io_timing: "on" });
   return { url: cluster.adminUrl, stop: cluster.stop };
 };
 
@@ -225,6 +244,13 @@ const runBenchmark = async () => {
   const program = Effect.gen(function* () {
     const sql = yield* SqlClient;
     yield* runMigrations();
+    // WAL flushes so far (commits wait for them): how many, and their time when the server times WAL I/O.
+    const walSyncs = sql<{ fsyncs: number; fsyncMs: number }>`
+      SELECT coalesce(sum(fsyncs), 0)::float8 AS fsyncs, coalesce(sum(fsync_time), 0)::float8 AS "fsyncMs"
+      FROM pg_stat_io WHERE object = 'wal'`.pipe(
+      Effect.map(([row]) => ({ fsyncs: row?.fsyncs ?? 0, fsyncMs: row?.fsyncMs ?? 0 })),
+      Effect.orElseSucceed(() => ({ fsyncs: 0, fsyncMs: 0 })),
+    );
     const stack = ChatRecorder.layer().pipe(
       Layer.provideMerge(ChatConnections.layer({ url: ircUrl, channelsPerConnection: 50, joinRateLimit: { joins: 2_000, windowMs: 10_000 } })),
       Layer.provideMerge(ChatSink.layer({ journalDirectory: journal, onCommit, ...(process.env["BENCH_BATCH"] ? { batchSize: Number(process.env["BENCH_BATCH"]) } : {}), ...(process.env["BENCH_WRITERS"] ? { writers: Number(process.env["BENCH_WRITERS"]) } : {}) }).pipe(Layer.orDie)),
@@ -250,6 +276,9 @@ const runBenchmark = async () => {
         Effect.gen(function* () {
           const cpu0 = process.cpuUsage();
           const pg0 = yield* Effect.promise(postgresTicks);
+          const machine0 = yield* Effect.promise(machineTicks);
+          const wal0 = yield* walSyncs;
+          let intervalStart = samples;
           const t0 = performance.now();
           const stored0 = sink.stats().stored;
           const left0 = sink.stats().offered - sink.stats().buffered;
@@ -260,7 +289,15 @@ const runBenchmark = async () => {
             peakRss = Math.max(peakRss, process.memoryUsage().rss);
             const stats = sink.stats();
             peakBuffered = Math.max(peakBuffered, stats.buffered);
-            if (s % 10 === 0) say(`  ${name} ${s} s: ${stats.stored - stored0} stored, ${stats.buffered} buffered, ${stats.journalRows} in the journal`);
+            if (s % 10 === 0) {
+              // The p99 of the rows committed in these ten seconds: a steady run and one with a bad spell look alike in the total.
+              const interval = latencies.slice(intervalStart, samples).sort();
+              intervalStart = samples;
+              say(
+                `  ${name} ${s} s: ${stats.stored - stored0} stored, ${stats.buffered} buffered, ${stats.journalRows} in the journal` +
+                  (interval.length > 0 ? `; p99 of the last 10 s ${round(percentile(interval, 0.99), 0)} ms` : ""),
+              );
+            }
           }
           const storedInPhase = sink.stats().stored - stored0;
           // Rows that left the buffer for PostgreSQL or the journal (replays not counted twice).
@@ -268,6 +305,10 @@ const runBenchmark = async () => {
           const wall = performance.now() - t0;
           const cpu = process.cpuUsage(cpu0);
           const pgTicks = (yield* Effect.promise(postgresTicks)) - pg0;
+          const machine1 = yield* Effect.promise(machineTicks);
+          const wal1 = yield* walSyncs;
+          const walFsyncs = wal1.fsyncs - wal0.fsyncs;
+          const machineTotal = Math.max(1, machine1.total - machine0.total);
           const simReport = yield* Effect.promise(() => ask(close));
           return {
             offeredMessagesPerSecond: round(Number(simReport["sent"]) / (wall / 1000), 0),
@@ -278,7 +319,12 @@ const runBenchmark = async () => {
             recorderCpuCores: round((cpu.user + cpu.system) / (wall * 1000), 2),
             simulatorCpuCores: round(Number(simReport["cpuCores"]), 2),
             postgresCpuCores: round(pgTicks / 100 / (wall / 1000), 2),
+            postgresCpuMicrosPerRow: storedInPhase === 0 ? null : round((pgTicks * 10_000) / storedInPhase, 0),
             peakRssMb: round(peakRss / 2 ** 20, 0),
+            machineIdlePercent: round(((machine1.idle - machine0.idle) / machineTotal) * 100, 0),
+            machineStealPercent: round(((machine1.steal - machine0.steal) / machineTotal) * 100, 0),
+            walFsyncs,
+            walFsyncMeanMs: walFsyncs === 0 ? null : round((wal1.fsyncMs - wal0.fsyncMs) / walFsyncs, 1),
             peakBufferedRows: peakBuffered,
             sent: Number(simReport["sent"]),
           };
@@ -286,6 +332,8 @@ const runBenchmark = async () => {
 
       yield* Effect.promise(() => ask("live"));
       measuring = true;
+      // Not reported; its messages count for lost and duplicated like the others.
+      const warmup = warmupSeconds > 0 ? yield* phase("warm-up", warmupSeconds, `rate ${totalRate}`) : undefined;
       const sustained = yield* phase("sustained", seconds, peakRate > 0 ? `rate ${peakRate}` : "offline");
       const capacity = peakRate > 0 ? yield* phase("capacity", peakSeconds, "offline") : undefined;
       measuring = false;
@@ -301,13 +349,13 @@ const runBenchmark = async () => {
         yield* Effect.sleep("500 millis");
       }
       const reconnects = connections.snapshot().connections.reduce((n, c) => n + c.reconnects, 0);
-      return { sustained, capacity, reconnects, stats: sink.stats() };
+      return { warmupSent: warmup?.sent ?? 0, sustained, capacity, reconnects, stats: sink.stats() };
     }).pipe(Effect.scoped, Effect.provide(stack));
 
     const [counts] = yield* sql<{ total: number; ids: number }>`
       SELECT count(*)::int AS total, count(DISTINCT msg_id)::int AS ids FROM chat_messages`;
     const [gapCount] = yield* sql<{ gaps: number }>`SELECT count(*)::int AS gaps FROM chat_gaps`;
-    const sent = result.sustained.sent + (result.capacity?.sent ?? 0);
+    const sent = result.warmupSent + result.sustained.sent + (result.capacity?.sent ?? 0);
     const stored = counts?.total ?? 0;
     const { sent: _sentInSustained, ...sustained } = result.sustained;
     const recorder = {
@@ -324,7 +372,9 @@ const runBenchmark = async () => {
       `sustained: ${recorder.offeredMessagesPerSecond} msg/s offered, ${recorder.messagesPerSecond} msg/s stored ` +
         `(${recorder.takenMessagesPerSecond} msg/s taken into PostgreSQL or the journal), latency p50 ${recorder.p50Ms} ms ` +
         `p99 ${recorder.p99Ms} ms (of which before the recorder read it: p50 ${recorder.arrivalP50Ms} ms, p99 ${recorder.arrivalP99Ms} ms); CPU recorder ${recorder.recorderCpuCores}, simulator ${recorder.simulatorCpuCores}, ` +
-        `PostgreSQL ${recorder.postgresCpuCores} cores; RSS ${recorder.peakRssMb} MB`,
+        `PostgreSQL ${recorder.postgresCpuCores} cores (${recorder.postgresCpuMicrosPerRow} µs a row); RSS ${recorder.peakRssMb} MB; machine ${recorder.machineIdlePercent}% idle, ` +
+        `${recorder.machineStealPercent}% stolen by the hypervisor; ${recorder.walFsyncs} WAL flushes` +
+        (recorder.walFsyncMeanMs === null ? "" : ` of ${recorder.walFsyncMeanMs} ms on average`),
     );
     const capacity = result.capacity;
     if (capacity !== undefined) {
@@ -379,6 +429,7 @@ const runBenchmark = async () => {
       // The machine's load while it ran: the figures are only as good as the cores were free.
       loadAverage1m: round(loadavg()[0] ?? 0, 2),
       channels,
+      warmupSeconds,
       seconds,
       ...recorder,
       capacity: capacity === undefined ? null : (({ sent: _sent, ...figures }) => figures)(capacity),
