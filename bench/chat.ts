@@ -44,7 +44,7 @@ import { fileURLToPath } from "node:url";
 import { ChatConnections } from "../src/services/chat-connections.ts";
 import { ChatRecorder } from "../src/services/chat-recorder.ts";
 import { ChatSink, defaultChatBatchRows } from "../src/services/chat-sink.ts";
-import { connectPgClient, runMigrations } from "../src/services/database.ts";
+import { connectPgClient, embeddedPostgresSettings, runMigrations } from "../src/services/database.ts";
 import { type ChatRow, insertChatRows, type StoredChatRow, storedChatColumns } from "../src/services/repositories/chat.ts";
 import { startSimulator } from "../src/sim/simulator.ts";
 import { startTestPostgres } from "../test/support/postgres-server.ts";
@@ -148,10 +148,17 @@ const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** di
 const startPostgres = async () => {
   const url = process.env["DATABASE_URL"];
   if (url !== undefined && url !== "") return { url, stop: async () => {} };
-  // The product's embedded cluster as it runs: PostgreSQL's defaults, crash-safe. A committed
+  // The product's embedded cluster as it runs: its settings, crash-safe. A committed
   // batch is what the sink counts as stored, so commits wait for the WAL flush here too.
   // WAL I/O timing only adds a clock read per WAL write; it tells a slow disk from a slow product.
-  const cluster = await startTestPostgres({ fsync: "on", full_page_writes: "on", synchronous_commit: "on", max_connections: "50", track_wal_io_timing: "on" });
+  const cluster = await startTestPostgres({
+    fsync: "on",
+    full_page_writes: "on",
+    synchronous_commit: "on",
+    max_connections: "50",
+    ...embeddedPostgresSettings(),
+    track_wal_io_timing: "on",
+  });
   return { url: cluster.adminUrl, stop: cluster.stop };
 };
 

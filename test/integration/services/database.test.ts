@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { chatPartitionName, listChatPartitions } from "../../../src/services/chat-partitions.ts";
-import { databaseLayer, databaseTarget } from "../../../src/services/database.ts";
+import { databaseLayer, databaseTarget, embeddedPostgresSettings } from "../../../src/services/database.ts";
 import { createTestDatabase } from "../../support/database.ts";
 
 // A port nothing listens on: bound, then released.
@@ -75,13 +75,25 @@ describe("database layer", () => {
         Effect.promise(() => mkdtemp(join(tmpdir(), "vod-tender-database-"))),
         (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true })),
       );
-      const migrated = yield* Effect.gen(function* () {
+      const { migrated, sharedBuffers } = yield* Effect.gen(function* () {
         const sql = yield* SqlClient;
         const rows = yield* sql<{ migration_id: number }>`SELECT migration_id FROM vod_tender_migrations`;
-        return rows.map((row) => row.migration_id);
+        const [buffers] = yield* sql<{ shared_buffers: string }>`SHOW shared_buffers`;
+        return { migrated: rows.map((row) => row.migration_id), sharedBuffers: buffers?.shared_buffers };
       }).pipe(Effect.provide(databaseLayer({ url: undefined, dataDir })));
       assert.include(migrated, 1);
+      // The cluster runs with the product's settings, not PostgreSQL's bare defaults.
+      assert.strictEqual(sharedBuffers, embeddedPostgresSettings()["shared_buffers"]);
     }).pipe(Effect.scoped));
+});
+
+describe("embeddedPostgresSettings", () => {
+  it("gives the cluster a sixteenth of the memory for shared_buffers, between 128 MB and 512 MB", () => {
+    const gib = 2 ** 30;
+    assert.deepStrictEqual(embeddedPostgresSettings(1 * gib), { shared_buffers: "128MB" });
+    assert.deepStrictEqual(embeddedPostgresSettings(4 * gib), { shared_buffers: "256MB" });
+    assert.deepStrictEqual(embeddedPostgresSettings(24 * gib), { shared_buffers: "512MB" });
+  });
 });
 
 describe("databaseTarget", () => {
