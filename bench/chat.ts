@@ -286,6 +286,8 @@ const runBenchmark = async () => {
           const machine0 = yield* Effect.promise(machineTicks);
           const wal0 = yield* walSyncs;
           let intervalStart = samples;
+          let intervalTicks = pg0;
+          let intervalStored = sink.stats().stored;
           const t0 = performance.now();
           const stored0 = sink.stats().stored;
           const left0 = sink.stats().offered - sink.stats().buffered;
@@ -300,9 +302,14 @@ const runBenchmark = async () => {
               // The p99 of the rows committed in these ten seconds: a steady run and one with a bad spell look alike in the total.
               const interval = latencies.slice(intervalStart, samples).sort();
               intervalStart = samples;
+              const ticks = yield* Effect.promise(postgresTicks);
+              const storedNow = stats.stored - intervalStored;
+              const pgPerRow = storedNow === 0 ? "" : `, PostgreSQL ${round(((ticks - intervalTicks) * 10_000) / storedNow, 0)} µs a row`;
+              intervalTicks = ticks;
+              intervalStored = stats.stored;
               say(
                 `  ${name} ${s} s: ${stats.stored - stored0} stored, ${stats.buffered} buffered, ${stats.journalRows} in the journal` +
-                  (interval.length > 0 ? `; p99 of the last 10 s ${round(percentile(interval, 0.99), 0)} ms` : ""),
+                  (interval.length > 0 ? `; last 10 s: p99 ${round(percentile(interval, 0.99), 0)} ms${pgPerRow}` : ""),
               );
             }
           }
