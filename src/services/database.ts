@@ -147,13 +147,14 @@ const partitionMaintenance = (monthsAhead: number) =>
  * `shared_buffers`, a sixteenth of the machine's memory between 128 MB (the
  * default) and 512 MB.
  *
- * Why: chat writes touch the newest pages of four indexes (the username index
- * all over), and once those outgrow 128 MB every batch evicts and rereads
- * pages. Measured with `bench:chat` (60 s at 21,000 msg/s, two alternating
- * pairs): PostgreSQL's CPU per row 61 and 45 µs with 128 MB, rising over each
- * run with the p99 (12.2 s, 814 ms); 45 and 42 µs with 512 MB, the p99 steady
- * (592, 478 ms). Memory is only taken as pages are used; small machines keep
- * the default.
+ * Why: chat writes touch four indexes (the username index all over), which
+ * outgrow 128 MB within minutes of busy chat, and then batches evict and
+ * reread pages. Measured with `bench:chat` (60 s at 21,000 msg/s, two
+ * alternating pairs): PostgreSQL's CPU per row 61 and 45 µs with 128 MB, the
+ * p99 12.2 s and 814 ms; 45 and 42 µs with 512 MB, the p99 592 and 478 ms.
+ * Past a minute the cost still rises with the search index either way (see
+ * docs/operations.md). Memory is only taken as pages are used; small machines
+ * keep the default.
  */
 export const embeddedPostgresSettings = (totalMemoryBytes: number = totalmem()): Readonly<Record<string, string>> => {
   const mb = Math.floor(totalMemoryBytes / 16 / 2 ** 20);
