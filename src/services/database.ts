@@ -145,20 +145,28 @@ const partitionMaintenance = (monthsAhead: number) =>
 /**
  * Server settings of the embedded cluster: PostgreSQL's defaults but for
  * `shared_buffers`, a sixteenth of the machine's memory between 128 MB (the
- * default) and 512 MB.
+ * default) and 512 MB, and `max_wal_size` at 4 GB (1 GB by default).
  *
  * Why: chat writes touch four indexes (the username index all over), which
  * outgrow 128 MB within minutes of busy chat, and then batches evict and
  * reread pages. Measured with `bench:chat` (60 s at 21,000 msg/s, two
  * alternating pairs): PostgreSQL's CPU per row 61 and 45 µs with 128 MB, the
  * p99 12.2 s and 814 ms; 45 and 42 µs with 512 MB, the p99 592 and 478 ms.
- * Past a minute the cost still rises with the search index either way (see
- * docs/operations.md). Memory is only taken as pages are used; small machines
- * keep the default.
+ * Memory is only taken as pages are used; small machines keep the default.
+ *
+ * `max_wal_size`: busy chat writes about 20 MB of WAL a second, so with 1 GB a
+ * checkpoint came every 10 to 30 s, and after each one the first change to
+ * every page writes the whole page into the WAL again. The scattered username
+ * and search indexes made that worse with every checkpoint: measured over 90 s
+ * at 21,000 msg/s, WAL grew from 0.9 to 2.0-4.5 kB a row and full-page images
+ * from 6 to 170-520 per 1,000 rows, seven checkpoints in all. With 4 GB,
+ * checkpoints come on `checkpoint_timeout` (5 min) at that rate, and WAL
+ * stayed at 0.9-1.1 kB a row and about 3 images per 1,000 rows. The cost is
+ * up to about 4 GB of `pg_wal` on disk while chat is that busy.
  */
 export const embeddedPostgresSettings = (totalMemoryBytes: number = totalmem()): Readonly<Record<string, string>> => {
   const mb = Math.floor(totalMemoryBytes / 16 / 2 ** 20);
-  return { shared_buffers: `${Math.min(512, Math.max(128, mb))}MB` };
+  return { shared_buffers: `${Math.min(512, Math.max(128, mb))}MB`, max_wal_size: "4GB" };
 };
 
 /**

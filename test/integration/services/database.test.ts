@@ -75,24 +75,26 @@ describe("database layer", () => {
         Effect.promise(() => mkdtemp(join(tmpdir(), "vod-tender-database-"))),
         (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true })),
       );
-      const { migrated, sharedBuffers } = yield* Effect.gen(function* () {
+      const { migrated, sharedBuffers, maxWalSize } = yield* Effect.gen(function* () {
         const sql = yield* SqlClient;
         const rows = yield* sql<{ migration_id: number }>`SELECT migration_id FROM vod_tender_migrations`;
         const [buffers] = yield* sql<{ shared_buffers: string }>`SHOW shared_buffers`;
-        return { migrated: rows.map((row) => row.migration_id), sharedBuffers: buffers?.shared_buffers };
+        const [wal] = yield* sql<{ max_wal_size: string }>`SHOW max_wal_size`;
+        return { migrated: rows.map((row) => row.migration_id), sharedBuffers: buffers?.shared_buffers, maxWalSize: wal?.max_wal_size };
       }).pipe(Effect.provide(databaseLayer({ url: undefined, dataDir })));
       assert.include(migrated, 1);
       // The cluster runs with the product's settings, not PostgreSQL's bare defaults.
       assert.strictEqual(sharedBuffers, embeddedPostgresSettings()["shared_buffers"]);
+      assert.strictEqual(maxWalSize, embeddedPostgresSettings()["max_wal_size"]);
     }).pipe(Effect.scoped));
 });
 
 describe("embeddedPostgresSettings", () => {
-  it("gives the cluster a sixteenth of the memory for shared_buffers, between 128 MB and 512 MB", () => {
+  it("gives the cluster a sixteenth of the memory for shared_buffers, between 128 MB and 512 MB, and 4 GB of WAL between checkpoints", () => {
     const gib = 2 ** 30;
-    assert.deepStrictEqual(embeddedPostgresSettings(1 * gib), { shared_buffers: "128MB" });
-    assert.deepStrictEqual(embeddedPostgresSettings(4 * gib), { shared_buffers: "256MB" });
-    assert.deepStrictEqual(embeddedPostgresSettings(24 * gib), { shared_buffers: "512MB" });
+    assert.deepStrictEqual(embeddedPostgresSettings(1 * gib), { shared_buffers: "128MB", max_wal_size: "4GB" });
+    assert.deepStrictEqual(embeddedPostgresSettings(4 * gib), { shared_buffers: "256MB", max_wal_size: "4GB" });
+    assert.deepStrictEqual(embeddedPostgresSettings(24 * gib), { shared_buffers: "512MB", max_wal_size: "4GB" });
   });
 });
 
