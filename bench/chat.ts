@@ -258,6 +258,13 @@ const runBenchmark = async () => {
       Effect.map(([row]) => ({ fsyncs: row?.fsyncs ?? 0, fsyncMs: row?.fsyncMs ?? 0 })),
       Effect.orElseSucceed(() => ({ fsyncs: 0, fsyncMs: 0 })),
     );
+    // WAL written and checkpoints so far: full-page images after each checkpoint are what grows WAL per row.
+    const walVolume = sql<{ bytes: number; checkpoints: number }>`
+      SELECT wal_bytes::float8 AS bytes, (SELECT num_timed + num_requested FROM pg_stat_checkpointer)::int AS checkpoints
+      FROM pg_stat_wal`.pipe(
+      Effect.map(([row]) => ({ bytes: row?.bytes ?? 0, checkpoints: row?.checkpoints ?? 0 })),
+      Effect.orElseSucceed(() => ({ bytes: 0, checkpoints: 0 })),
+    );
     const stack = ChatRecorder.layer().pipe(
       Layer.provideMerge(ChatConnections.layer({ url: ircUrl, channelsPerConnection: 50, joinRateLimit: { joins: 2_000, windowMs: 10_000 } })),
       Layer.provideMerge(ChatSink.layer({ journalDirectory: journal, onCommit, ...(process.env["BENCH_BATCH"] ? { batchSize: Number(process.env["BENCH_BATCH"]) } : {}), ...(process.env["BENCH_WRITERS"] ? { writers: Number(process.env["BENCH_WRITERS"]) } : {}) }).pipe(Layer.orDie)),
@@ -288,6 +295,7 @@ const runBenchmark = async () => {
           let intervalStart = samples;
           let intervalTicks = pg0;
           let intervalStored = sink.stats().stored;
+          let intervalWal = yield* walVolume;
           const t0 = performance.now();
           const stored0 = sink.stats().stored;
           const left0 = sink.stats().offered - sink.stats().buffered;
@@ -304,8 +312,14 @@ const runBenchmark = async () => {
               intervalStart = samples;
               const ticks = yield* Effect.promise(postgresTicks);
               const storedNow = stats.stored - intervalStored;
-              const pgPerRow = storedNow === 0 ? "" : `, PostgreSQL ${round(((ticks - intervalTicks) * 10_000) / storedNow, 0)} µs a row`;
+              const wal = yield* walVolume;
+              const pgPerRow =
+                storedNow === 0
+                  ? ""
+                  : `, PostgreSQL ${round(((ticks - intervalTicks) * 10_000) / storedNow, 0)} µs and ` +
+                    `${round((wal.bytes - intervalWal.bytes) / storedNow / 1000, 1)} kB of WAL a row, ${wal.checkpoints - intervalWal.checkpoints} checkpoints`;
               intervalTicks = ticks;
+              intervalWal = wal;
               intervalStored = stats.stored;
               say(
                 `  ${name} ${s} s: ${stats.stored - stored0} stored, ${stats.buffered} buffered, ${stats.journalRows} in the journal` +
