@@ -251,19 +251,16 @@ const runBenchmark = async () => {
   const program = Effect.gen(function* () {
     const sql = yield* SqlClient;
     yield* runMigrations();
-    // WAL flushes so far (commits wait for them): how many, and their time when the server times WAL I/O.
-    const walSyncs = sql<{ fsyncs: number; fsyncMs: number }>`
-      SELECT coalesce(sum(fsyncs), 0)::float8 AS fsyncs, coalesce(sum(fsync_time), 0)::float8 AS "fsyncMs"
-      FROM pg_stat_io WHERE object = 'wal'`.pipe(
-      Effect.map(([row]) => ({ fsyncs: row?.fsyncs ?? 0, fsyncMs: row?.fsyncMs ?? 0 })),
-      Effect.orElseSucceed(() => ({ fsyncs: 0, fsyncMs: 0 })),
-    );
-    // WAL written and checkpoints so far: full-page images after each checkpoint are what grows WAL per row.
-    const walVolume = sql<{ bytes: number; checkpoints: number }>`
-      SELECT wal_bytes::float8 AS bytes, (SELECT num_timed + num_requested FROM pg_stat_checkpointer)::int AS checkpoints
-      FROM pg_stat_wal`.pipe(
-      Effect.map(([row]) => ({ bytes: row?.bytes ?? 0, checkpoints: row?.checkpoints ?? 0 })),
-      Effect.orElseSucceed(() => ({ bytes: 0, checkpoints: 0 })),
+    // The WAL so far: flushes (commits wait for them) with their time when the server times WAL I/O,
+    // bytes written, and checkpoints (the full-page images after each are what grows WAL per row).
+    const noWalStats = { fsyncs: 0, fsyncMs: 0, bytes: 0, checkpoints: 0 };
+    const walStats = sql<typeof noWalStats>`
+      SELECT (SELECT coalesce(sum(fsyncs), 0) FROM pg_stat_io WHERE object = 'wal')::float8 AS fsyncs,
+        (SELECT coalesce(sum(fsync_time), 0) FROM pg_stat_io WHERE object = 'wal')::float8 AS "fsyncMs",
+        (SELECT wal_bytes FROM pg_stat_wal)::float8 AS bytes,
+        (SELECT num_timed + num_requested FROM pg_stat_checkpointer)::int AS checkpoints`.pipe(
+      Effect.map(([row]) => row ?? noWalStats),
+      Effect.orElseSucceed(() => noWalStats),
     );
     const stack = ChatRecorder.layer().pipe(
       Layer.provideMerge(ChatConnections.layer({ url: ircUrl, channelsPerConnection: 50, joinRateLimit: { joins: 2_000, windowMs: 10_000 } })),
@@ -291,11 +288,11 @@ const runBenchmark = async () => {
           const cpu0 = process.cpuUsage();
           const pg0 = yield* Effect.promise(postgresTicks);
           const machine0 = yield* Effect.promise(machineTicks);
-          const wal0 = yield* walSyncs;
+          const wal0 = yield* walStats;
           let intervalStart = samples;
           let intervalTicks = pg0;
           let intervalStored = sink.stats().stored;
-          let intervalWal = yield* walVolume;
+          let intervalWal = wal0;
           const t0 = performance.now();
           const stored0 = sink.stats().stored;
           const left0 = sink.stats().offered - sink.stats().buffered;
@@ -312,7 +309,7 @@ const runBenchmark = async () => {
               intervalStart = samples;
               const ticks = yield* Effect.promise(postgresTicks);
               const storedNow = stats.stored - intervalStored;
-              const wal = yield* walVolume;
+              const wal = yield* walStats;
               const pgPerRow =
                 storedNow === 0
                   ? ""
@@ -334,7 +331,7 @@ const runBenchmark = async () => {
           const cpu = process.cpuUsage(cpu0);
           const pgTicks = (yield* Effect.promise(postgresTicks)) - pg0;
           const machine1 = yield* Effect.promise(machineTicks);
-          const wal1 = yield* walSyncs;
+          const wal1 = yield* walStats;
           const walFsyncs = wal1.fsyncs - wal0.fsyncs;
           const machineTotal = Math.max(1, machine1.total - machine0.total);
           const simReport = yield* Effect.promise(() => ask(close));
