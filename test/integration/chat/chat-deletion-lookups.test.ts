@@ -1,0 +1,86 @@
+/**
+ * A timeout or a deleted message must find its rows through the author, not by
+ * reading its channel's whole day: on a busy channel the latter costs every
+ * moderation event millions of rows. Counted from PostgreSQL's own EXPLAIN
+ * ANALYZE of the statement `applyDeletions` runs: the table rows its scans
+ * looked at, kept or filtered out. The planner took the wrong index for
+ * these lookups whether or not the partition had statistics.
+ */
+import { assert, describe, it } from "@effect/vitest";
+import { Effect } from "effect";
+import { SqlClient } from "effect/sql/SqlClient";
+import { afterEach } from "vitest";
+import { type ChatRow, deletionStatement, insertChatRows } from "../../../src/services/repositories/chat.ts";
+import { migratedDatabase, mustParse, privmsgLine, rowOf, sqlLayer } from "./chat-fixtures.ts";
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface PlanNode {
+  readonly "Relation Name"?: string;
+  readonly "Actual Rows"?: number;
+  readonly "Actual Loops"?: number;
+  readonly "Rows Removed by Filter"?: number;
+  readonly "Rows Removed by Index Recheck"?: number;
+  readonly Plans?: ReadonlyArray<PlanNode>;
+}
+
+// Rows the plan's scans of chat partitions produced or filtered out, over all their loops.
+const chatRowsExamined = (node: PlanNode): number => {
+  const own = node["Relation Name"]?.startsWith("chat_messages")
+    ? ((node["Actual Rows"] ?? 0) + (node["Rows Removed by Filter"] ?? 0) + (node["Rows Removed by Index Recheck"] ?? 0)) * (node["Actual Loops"] ?? 1)
+    : 0;
+  return own + (node.Plans ?? []).reduce((sum, child) => sum + chatRowsExamined(child), 0);
+};
+
+const channelMessages = 20_000;
+const chatters = 400;
+// Within the last two hours, so all of them are inside a timeout's one-day reach.
+const start = Date.now() - 2 * 60 * 60 * 1000;
+const busyChannel: ReadonlyArray<ChatRow> = Array.from({ length: channelMessages }, (_, i) =>
+  rowOf(mustParse(privmsgLine("busy", `Chatter${i % chatters}`, `message ${i}`, start + i * 300, `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`))),
+);
+
+// Runs the deletion statement under EXPLAIN ANALYZE; returns the chat rows its scans examined and the rows marked since.
+const explainDeletion = (line: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient;
+    const statement = deletionStatement(sql, [mustParse(line)]);
+    if (statement === undefined) return assert.fail("not a deletion");
+    const [text, params] = statement.compile();
+    const [row] = yield* sql.unsafe<{ readonly "QUERY PLAN": ReadonlyArray<{ readonly Plan: PlanNode }> }>(
+      `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${text}`,
+      params,
+    );
+    const plan = row?.["QUERY PLAN"][0]?.Plan;
+    if (plan === undefined) return assert.fail("no plan");
+    const marked = yield* sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM chat_messages WHERE deleted_at IS NOT NULL`;
+    return { examined: Math.round(chatRowsExamined(plan)), marked: marked[0]?.n ?? 0 };
+  });
+
+describe("chat deletion lookups", () => {
+  it.live(`a timeout and a deleted message read their author's rows, not the channel's ${channelMessages} of the day`, () =>
+    Effect.gen(function* () {
+      const database = yield* Effect.promise(() => migratedDatabase());
+      cleanups.push(() => database.drop());
+      yield* Effect.gen(function* () {
+        for (let i = 0; i < busyChannel.length; i += 2_000) yield* insertChatRows(busyChannel.slice(i, i + 2_000), { keepRaw: false });
+        const at = start + channelMessages * 300;
+
+        // chatter7 wrote every 400th message: 50 of them.
+        const timeout = yield* explainDeletion(`@ban-duration=600;room-id=1000;target-user-id=7;tmi-sent-ts=${at} :tmi.twitch.tv CLEARCHAT #busy :chatter7`);
+        assert.strictEqual(timeout.marked, channelMessages / chatters);
+        // Its 50 rows found, then updated through the key; through the deduplication key it read the channel's 20,000.
+        assert.isBelow(timeout.examined, 500, `a timeout examined ${timeout.examined} rows`);
+
+        const target = busyChannel[channelMessages - 3] as ChatRow;
+        const deleted = yield* explainDeletion(
+          `@login=${target.username};room-id=1000;target-msg-id=${target.msgId};tmi-sent-ts=${at} :tmi.twitch.tv CLEARMSG #busy :${target.text}`,
+        );
+        assert.strictEqual(deleted.marked, channelMessages / chatters + 1);
+        assert.isBelow(deleted.examined, 500, `a deleted message examined ${deleted.examined} rows`);
+      }).pipe(Effect.provide(sqlLayer(database.url, 1)));
+    }), 60_000);
+});
