@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest";
-import { Effect, Layer } from "effect";
+import { Effect, Fiber, Layer } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -286,6 +286,46 @@ describe("ChatSink", () => {
         assert.isTrue(row?.deleted, "a deletion journaled after its message is applied on replay");
       }).pipe(Effect.provide(checkSql));
       assert.deepStrictEqual((yield* Effect.promise(() => readdir(dir))).filter((f) => f.endsWith(".ndjson") && f !== "rejected.ndjson"), []);
+    }));
+
+  it.live("goes back to writing directly once the database is back, although chat never stops arriving", () =>
+    Effect.gen(function* () {
+      const { url, dir, proxy } = yield* Effect.promise(() => setup({ proxy: true }));
+      // 40 rows every 10 ms (about 4,000 a second) from 20 channels, for as long as the test runs.
+      let sent = 0;
+      const produce = Effect.gen(function* () {
+        const sink = yield* ChatSink;
+        for (;;) {
+          for (let i = 0; i < 40; i++, sent++) sink.offer(rowOf(mustParse(privmsgLine(`stream${sent % 20}`, `User${sent % 53}`, `steady ${sent}`, now + sent))));
+          yield* Effect.sleep("10 millis");
+        }
+      });
+      yield* Effect.gen(function* () {
+        const sink = yield* ChatSink;
+        const producer = yield* Effect.forkScoped(produce);
+        yield* Effect.sleep("300 millis");
+        proxy?.cut();
+        yield* Effect.sleep("1500 millis");
+        assert.strictEqual(sink.stats().mode, "journal");
+        proxy?.restore();
+        let waited = 0;
+        while (sink.stats().mode === "journal" && waited < 15_000) {
+          yield* Effect.sleep("100 millis");
+          waited += 100;
+        }
+        assert.strictEqual(sink.stats().mode, "direct", `still journaling ${waited} ms after the database came back, ${sink.stats().journalRows} rows in the journal`);
+        const journaledBefore = sink.stats().journaled;
+        yield* Effect.sleep("1 second");
+        assert.strictEqual(sink.stats().journaled, journaledBefore, "new rows go to the database, not the journal");
+        yield* Fiber.interrupt(producer);
+        yield* sink.drain;
+        // A batch whose commit outlived the insert timeout is journaled too, and counted a duplicate on replay.
+        assert.strictEqual(sink.stats().stored, sent - (sink.stats().duplicates));
+        assert.deepStrictEqual(yield* countRows, { total: sent, ids: sent });
+      }).pipe(
+        Effect.scoped,
+        Effect.provide(sinkLayer(url, { journalDirectory: dir, retryMinMs: 50, retryMaxMs: 200, insertTimeoutMs: 1_000, flushIntervalMs: 50 })),
+      );
     }));
 
   it.live("writes the buffer out when it closes, and a journal left by a previous run is replayed at start", () =>
