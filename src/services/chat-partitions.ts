@@ -58,9 +58,30 @@ export const listChatPartitions: Effect.Effect<ReadonlyArray<ChatPartition>, Sql
   },
 ).pipe(Effect.withSpan("listChatPartitions"));
 
+interface StatisticsTarget {
+  readonly column: string;
+  readonly target: number;
+}
+
+// The per-column statistics targets set on chat_messages (migration 0007 turns
+// ANALYZE off for columns no query selects on). ALTER TABLE on the parent
+// reaches the partitions that exist, but a partition created later starts
+// with the defaults, so each new one is given these. NULL (PostgreSQL 17+) and
+// -1 (before) both mean the default.
+const parentStatisticsTargets = Effect.gen(function* () {
+  const sql = yield* SqlClient;
+  return yield* sql<StatisticsTarget>`
+    SELECT attname AS column, attstattarget::int AS target FROM pg_attribute
+    WHERE attrelid = ${parentTable}::regclass AND attnum > 0 AND NOT attisdropped AND coalesce(attstattarget, -1) >= 0
+    ORDER BY attnum`;
+});
+
+const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
 /**
  * Creates the monthly partitions covering `from` through `to` (inclusive) that
- * do not exist yet; returns the names created. Safe to run concurrently.
+ * do not exist yet, with chat_messages' per-column statistics targets;
+ * returns the names created. Safe to run concurrently.
  */
 export const ensureChatPartitionsCovering = Effect.fn("ensureChatPartitionsCovering")(function* (
   from: Date,
@@ -77,6 +98,7 @@ export const ensureChatPartitionsCovering = Effect.fn("ensureChatPartitionsCover
       yield* sql`SELECT pg_advisory_xact_lock(hashtext(${lockKey}))`;
       const existing = new Set((yield* listChatPartitions).map((partition) => partition.name));
       const created: Array<string> = [];
+      let targets: ReadonlyArray<StatisticsTarget> | undefined;
       for (const partition of wanted) {
         if (existing.has(partition.name)) continue;
         // DDL takes no bind parameters; every piece here is generated from digits.
@@ -84,6 +106,11 @@ export const ensureChatPartitionsCovering = Effect.fn("ensureChatPartitionsCover
           `CREATE TABLE IF NOT EXISTS "${partition.name}" PARTITION OF ${parentTable} ` +
             `FOR VALUES FROM ('${partition.from.toISOString()}') TO ('${partition.to.toISOString()}')`,
         ).unprepared;
+        targets ??= yield* parentStatisticsTargets;
+        if (targets.length > 0) {
+          const columns = targets.map((t) => `ALTER COLUMN ${quoteIdentifier(t.column)} SET STATISTICS ${Math.trunc(t.target)}`);
+          yield* sql.unsafe(`ALTER TABLE "${partition.name}" ${columns.join(", ")}`).unprepared;
+        }
         created.push(partition.name);
       }
       return created;

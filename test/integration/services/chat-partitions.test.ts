@@ -60,6 +60,31 @@ layer(testDatabaseLayer(), { excludeTestServices: true })("chat partitions", (it
       assert.strictEqual(yield* insertAt("mar-first", "2020-03-01T00:00:00Z"), "chat_messages_y2020m03");
     }));
 
+  it.effect("a new month takes chat_messages' statistics targets: none for texts, badges and emotes, an operator's own as set", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient;
+      const targets = (partition: string) =>
+        sql<{ column: string; target: number | null }>`
+          SELECT attname AS column, attstattarget::int AS target FROM pg_attribute
+          WHERE attrelid = ${partition}::regclass AND attname IN ('channel', 'username', 'message', 'badges', 'emotes', 'msg_params')
+          ORDER BY attname`.pipe(Effect.map((rows) => Object.fromEntries(rows.map((r) => [r.column, r.target === null || r.target < 0 ? "default" : r.target]))));
+      yield* sql`ALTER TABLE chat_messages ALTER COLUMN username SET STATISTICS 500`;
+      const [created] = yield* ensureChatPartitionsCovering(new Date("2031-05-10T00:00:00Z"), new Date("2031-05-10T00:00:00Z"));
+      // Read before the parent's target is reset: that reaches every partition.
+      const taken = yield* targets("chat_messages_y2031m05").pipe(
+        Effect.ensuring(sql`ALTER TABLE chat_messages ALTER COLUMN username SET STATISTICS -1`.pipe(Effect.orDie)),
+      );
+      assert.strictEqual(created, "chat_messages_y2031m05");
+      assert.deepStrictEqual(taken, {
+        badges: 0,
+        channel: "default",
+        emotes: 0,
+        message: 0,
+        msg_params: 0,
+        username: 500,
+      });
+    }));
+
   it.effect("two callers at once create each month once", () =>
     Effect.gen(function* () {
       const range = [new Date("2021-05-01T00:00:00Z"), new Date("2021-08-01T00:00:00Z")] as const;
