@@ -152,7 +152,9 @@ const partitionMaintenance = (monthsAhead: number) =>
  * reread pages. Measured with `bench:chat` (60 s at 21,000 msg/s, two
  * alternating pairs): PostgreSQL's CPU per row 61 and 45 µs with 128 MB, the
  * p99 12.2 s and 814 ms; 45 and 42 µs with 512 MB, the p99 592 and 478 ms.
- * Memory is only taken as pages are used; small machines keep the default.
+ * (Measured while timeouts still read their channel's whole day, which
+ * touched more pages than they do now.) Memory is only taken as pages are
+ * used; small machines keep the default.
  *
  * `max_wal_size`: busy chat writes about 20 MB of WAL a second, so with 1 GB a
  * checkpoint came every 10 to 30 s, and after each one the first change to
