@@ -145,6 +145,9 @@ const percentile = (sorted: Float64Array, p: number) => (sorted.length === 0 ? N
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
+/** PostgreSQL's CPU per stored row, in µs, from `postgresTicks` spent storing `rows`. */
+const microsPerRow = (ticks: number, rows: number) => round((ticks * 10_000) / rows, 0);
+
 const startPostgres = async () => {
   const url = process.env["DATABASE_URL"];
   if (url !== undefined && url !== "") return { url, stop: async () => {} };
@@ -313,7 +316,7 @@ const runBenchmark = async () => {
               const pgPerRow =
                 storedNow === 0
                   ? ""
-                  : `, PostgreSQL ${round(((ticks - intervalTicks) * 10_000) / storedNow, 0)} µs and ` +
+                  : `, PostgreSQL ${microsPerRow(ticks - intervalTicks, storedNow)} µs and ` +
                     `${round((wal.bytes - intervalWal.bytes) / storedNow / 1000, 1)} kB of WAL a row, ${wal.checkpoints - intervalWal.checkpoints} checkpoints`;
               intervalTicks = ticks;
               intervalWal = wal;
@@ -344,7 +347,7 @@ const runBenchmark = async () => {
             recorderCpuCores: round((cpu.user + cpu.system) / (wall * 1000), 2),
             simulatorCpuCores: round(Number(simReport["cpuCores"]), 2),
             postgresCpuCores: round(pgTicks / 100 / (wall / 1000), 2),
-            postgresCpuMicrosPerRow: storedInPhase === 0 ? null : round((pgTicks * 10_000) / storedInPhase, 0),
+            postgresCpuMicrosPerRow: storedInPhase === 0 ? null : microsPerRow(pgTicks, storedInPhase),
             peakRssMb: round(peakRss / 2 ** 20, 0),
             machineIdlePercent: round(((machine1.idle - machine0.idle) / machineTotal) * 100, 0),
             machineStealPercent: round(((machine1.steal - machine0.steal) / machineTotal) * 100, 0),
