@@ -254,7 +254,15 @@ export const applyDeletions = Effect.fn("applyDeletions")(function* (
   events: ReadonlyArray<ChatMessage>,
 ): Effect.fn.Return<void, SqlError, SqlClient> {
   const statement = deletionStatement(yield* SqlClient, events);
-  if (statement !== undefined) yield* statement;
+  // Planned for each run's own events, never from the prepared statement's
+  // cache: after five runs PostgreSQL may keep one plan for any parameters,
+  // made with the table's size at that moment. Made while the month's
+  // partition was nearly empty, it hash-joined every row of the month to mark
+  // a timeout's few (a test shows 40,000 rows read for one timeout of 50
+  // messages), and it stays until ANALYZE replaces it, which a database with
+  // autovacuum slow or off may not do for days. Planning each run costs about
+  // a millisecond a batch.
+  if (statement !== undefined) yield* statement.unprepared;
 });
 
 /** The UPDATE `applyDeletions` runs for `events`; undefined when none of them deletes anything. */
@@ -263,8 +271,13 @@ export const deletionStatement = (sql: SqlClient, events: ReadonlyArray<ChatMess
   if (clears.length === 0) return undefined;
   const { OID } = PgTypes;
   let earliestMs = Number.POSITIVE_INFINITY;
-  for (const c of clears) earliestMs = Math.min(earliestMs, c.sentAt - clearChatLookbackMs);
+  let latestMs = Number.NEGATIVE_INFINITY;
+  for (const c of clears) {
+    earliestMs = Math.min(earliestMs, c.sentAt - clearChatLookbackMs);
+    latestMs = Math.max(latestMs, c.kind === "CLEARMSG" ? c.sentAt + clearChatLookbackMs : c.sentAt);
+  }
   const earliest = new Date(earliestMs);
+  const latest = new Date(latestMs);
   // One statement for the whole list: a batch carries a deletion every few
   // dozen messages, and a round trip and a plan over every partition per
   // event cost more than the batch's insert. Each branch keeps to one index.
@@ -304,6 +317,7 @@ export const deletionStatement = (sql: SqlClient, events: ReadonlyArray<ChatMess
         SELECT m.channel, m.abs_timestamp, m.msg_id FROM chat_messages m
         WHERE e.k = 'CLEARMSG' AND e.un IS NULL AND m.channel = e.ch
           AND m.abs_timestamp >= e.since AND m.abs_timestamp <= e.until AND m.msg_id = e.tg
+          AND m.abs_timestamp >= ${earliest} AND m.abs_timestamp <= ${latest}
           AND m.deleted_at IS NULL AND m.kind IN ('PRIVMSG', 'USERNOTICE')
         UNION ALL
         SELECT m.channel, m.abs_timestamp, m.msg_id FROM chat_messages m
@@ -315,12 +329,14 @@ export const deletionStatement = (sql: SqlClient, events: ReadonlyArray<ChatMess
         SELECT m.channel, m.abs_timestamp, m.msg_id FROM chat_messages m
         WHERE e.k = 'CLEARCHAT' AND e.un IS NULL AND m.channel = e.ch
           AND m.abs_timestamp >= e.since AND m.abs_timestamp <= e.at
+          AND m.abs_timestamp >= ${earliest} AND m.abs_timestamp <= ${latest}
           AND m.deleted_at IS NULL AND m.kind IN ('PRIVMSG', 'USERNOTICE')
       ) c
       ORDER BY c.channel, c.abs_timestamp, c.msg_id, e.ord
     )
     UPDATE chat_messages m SET deleted_at = hit.at
-    FROM hit WHERE m.channel = hit.channel AND m.abs_timestamp = hit.abs_timestamp AND m.msg_id = hit.msg_id`;
+    FROM hit WHERE m.channel = hit.channel AND m.abs_timestamp = hit.abs_timestamp AND m.msg_id = hit.msg_id
+      AND m.abs_timestamp >= ${earliest} AND m.abs_timestamp <= ${latest}`;
 };
 
 /** Messages of one VOD between two offsets (seconds), in order; CLEARCHAT/CLEARMSG rows included. */
