@@ -295,7 +295,10 @@ export const deletionStatement = (sql: SqlClient, events: ReadonlyArray<ChatMess
   // CPU per stored row went from 30 to 60 µs within a million rows.
   // `earliest`, a plain bound on the partition key, lets older months be
   // skipped without making that index look cheap (one open-ended bound is
-  // taken to keep a third of the rows).
+  // taken to keep a third of the rows). The branches without a user and the
+  // marking UPDATE, which go through that key anyway, are also bounded by
+  // `latest`, so that only the batch's month is planned and updated, not the
+  // months created ahead.
   return sql`
     WITH e AS (
       SELECT k, ch, un, tg, to_timestamp(ms / 1000.0) AS at, to_timestamp((ms - ${clearChatLookbackMs}) / 1000.0) AS since,
