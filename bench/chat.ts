@@ -28,8 +28,9 @@
  *
  * Environment: BENCH_CHANNELS (1000), BENCH_RATE (21000), BENCH_WARMUP_SECONDS (10), BENCH_SECONDS (60),
  * BENCH_PEAK_RATE (32000, 0 skips the phase), BENCH_PEAK_SECONDS (30),
- * BENCH_COMPARE_ROWS (100000), BENCH_BATCH and BENCH_WRITERS (the sink's rows
- * per INSERT and INSERTs at once, its defaults when unset), DATABASE_URL (else
+ * BENCH_COMPARE_ROWS (100000), BENCH_BATCH, BENCH_WRITERS and
+ * BENCH_SEARCH_MERGE_ROWS (the sink's rows per INSERT, INSERTs at once and rows
+ * between search index merges, its defaults when unset), DATABASE_URL (else
  * an embedded cluster with the product's settings).
  */
 import { Effect, Layer, Redacted } from "effect";
@@ -267,7 +268,7 @@ const runBenchmark = async () => {
     );
     const stack = ChatRecorder.layer().pipe(
       Layer.provideMerge(ChatConnections.layer({ url: ircUrl, channelsPerConnection: 50, joinRateLimit: { joins: 2_000, windowMs: 10_000 } })),
-      Layer.provideMerge(ChatSink.layer({ journalDirectory: journal, onCommit, ...(process.env["BENCH_BATCH"] ? { batchSize: Number(process.env["BENCH_BATCH"]) } : {}), ...(process.env["BENCH_WRITERS"] ? { writers: Number(process.env["BENCH_WRITERS"]) } : {}) }).pipe(Layer.orDie)),
+      Layer.provideMerge(ChatSink.layer({ journalDirectory: journal, onCommit, ...(process.env["BENCH_BATCH"] ? { batchSize: Number(process.env["BENCH_BATCH"]) } : {}), ...(process.env["BENCH_WRITERS"] ? { writers: Number(process.env["BENCH_WRITERS"]) } : {}), ...(process.env["BENCH_SEARCH_MERGE_ROWS"] ? { searchMergeRows: Number(process.env["BENCH_SEARCH_MERGE_ROWS"]) } : {}) }).pipe(Layer.orDie)),
       Layer.provideMerge(Layer.succeed(SqlClient, sql)),
     );
     const result = yield* Effect.gen(function* () {

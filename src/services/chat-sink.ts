@@ -21,7 +21,8 @@ import { SqlClient } from "effect/sql/SqlClient";
 import { SqlError } from "effect/sql/SqlError";
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ensureChatPartitionsCovering, listChatPartitions } from "./chat-partitions.ts";
+import { chatPartitionName, ensureChatPartitionsCovering, listChatPartitions } from "./chat-partitions.ts";
+import { mergeChatSearchPending } from "./chat-search-upkeep.ts";
 import { type ChatJournal, ChatJournalError, makeChatJournal } from "./chat-journal.ts";
 import { Metrics } from "./metrics.ts";
 import { type ChatRow, insertChatRows } from "./repositories/chat.ts";
@@ -81,6 +82,12 @@ export interface ChatSinkOptions {
   /** First and longest wait between attempts to replay the journal. Defaults 250 ms and 5 s. */
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
+  /**
+   * Rows stored between merges of the search index's pending list, done from
+   * a connection of their own (`chat-search-upkeep.ts`) so that no batch
+   * INSERT has to. Default 20,000; 0 leaves it to the INSERTs and autovacuum.
+   */
+  readonly searchMergeRows?: number;
   /** Called after each committed batch with the commit time; for metrics and benchmarks. Must not throw. */
   readonly onCommit?: (rows: ReadonlyArray<ChatRow>, committedAt: number) => void;
 }
@@ -167,6 +174,8 @@ const monthKey = (ms: number): number => {
   return d.getUTCFullYear() * 12 + d.getUTCMonth();
 };
 
+const monthOfKey = (key: number): Date => new Date(Date.UTC(Math.floor(key / 12), key % 12, 1));
+
 /** Builds a sink in the current scope (its writer and replay fibers live there). */
 export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkService, ChatJournalError, SqlClient | Scope.Scope> =>
   Effect.gen(function* () {
@@ -236,6 +245,11 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
     let flushWaiters: Array<{ readonly targets: ReadonlyArray<number>; readonly done: Deferred.Deferred<void> }> = [];
     let drainWaiters: Array<Deferred.Deferred<void>> = [];
     const knownMonths = new Set<number>();
+    const searchMergeRows = Math.max(0, options.searchMergeRows ?? 20_000);
+    // Months written since the last merge of their search index, and how many rows.
+    const unmergedMonths = new Set<number>();
+    let unmergedRows = 0;
+    const mergeWake = Latch.makeUnsafe(false);
 
     const updateJournalGauge = () => metrics?.chatJournalDepth.set(journal.rows());
     updateJournalGauge();
@@ -315,6 +329,7 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
           const key = monthKey(row.sentAt);
           if (key === last) continue;
           last = key;
+          unmergedMonths.add(key);
           if (!knownMonths.has(key) && !missing?.includes(key)) (missing ??= []).push(key);
         }
         if (missing === undefined) return;
@@ -323,7 +338,7 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
           missing = missing.filter((k) => !knownMonths.has(k));
         }
         for (const key of missing) {
-          const month = new Date(Date.UTC(Math.floor(key / 12), key % 12, 1));
+          const month = monthOfKey(key);
           yield* ensureChatPartitionsCovering(month, month);
           knownMonths.add(key);
         }
@@ -360,6 +375,8 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
         if (Result.isSuccess(result)) {
           const fresh = result.success;
           counters.stored += fresh;
+          unmergedRows += fresh;
+          if (searchMergeRows > 0 && unmergedRows >= searchMergeRows) mergeWake.openUnsafe();
           counters.duplicates += rows.length - fresh;
           const now = Date.now();
           if (metrics !== undefined) {
@@ -510,8 +527,32 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
       }
     });
 
+    // A failed merge is retried after the next rows; the INSERTs merge in the
+    // meantime if the list grows past its limit, as they would without this.
+    const searchMerger = Effect.gen(function* () {
+      for (;;) {
+        yield* mergeWake.await;
+        mergeWake.closeUnsafe();
+        const months = [...unmergedMonths];
+        unmergedMonths.clear();
+        unmergedRows = 0;
+        const merged = yield* mergeChatSearchPending(months.map((key) => chatPartitionName(monthOfKey(key)))).pipe(
+          Effect.provideService(SqlClient, sql),
+          Effect.result,
+        );
+        if (Result.isSuccess(merged)) continue;
+        for (const key of months) unmergedMonths.add(key);
+        if (merged.failure.reason._tag === "AuthorizationError" || /must be owner|permission denied/i.test(merged.failure.message)) {
+          yield* Effect.logWarning("chat search index merges stopped: this database role does not own the chat partitions; INSERTs merge instead", merged.failure);
+          return;
+        }
+        yield* Effect.logDebug("chat search index merge failed; retried after the next rows", merged.failure);
+      }
+    });
+
     const writerFibers = yield* Effect.forEach(lanes, (lane) => Effect.forkScoped(writer(lane)));
     yield* Effect.forkScoped(replayer);
+    if (searchMergeRows > 0) yield* Effect.forkScoped(searchMerger);
 
     // Runs before the fibers above are interrupted (finalizers run in reverse):
     // the buffer is written out, to the database or the journal.
