@@ -161,10 +161,13 @@ const partitionMaintenance = (monthsAhead: number) =>
  * every page writes the whole page into the WAL again. The scattered username
  * and search indexes made that worse with every checkpoint: measured over 90 s
  * at 21,000 msg/s, WAL grew from 0.9 to 2.0-4.5 kB a row and full-page images
- * from 6 to 170-520 per 1,000 rows, seven checkpoints in all. With 4 GB,
- * checkpoints come on `checkpoint_timeout` (5 min) at that rate, and WAL
- * stayed at 0.9-1.1 kB a row and about 3 images per 1,000 rows. The cost is
- * up to about 4 GB of `pg_wal` on disk while chat is that busy.
+ * from 6 to 170-520 per 1,000 rows, seven checkpoints in all. With 4 GB a
+ * checkpoint is asked for after about 2 GB of WAL (max_wal_size over 1 plus
+ * checkpoint_completion_target), about every 100 s at that rate, and
+ * otherwise comes on `checkpoint_timeout` (5 min): WAL stays at 0.9-1.1 kB a
+ * row and about 3 images per 1,000 rows between checkpoints, and is 2.2-2.5
+ * kB a row in the 10 s after one, back under 1.5 kB within 40 s (150-s runs).
+ * The cost is up to about 4 GB of `pg_wal` on disk while chat is that busy.
  */
 export const embeddedPostgresSettings = (totalMemoryBytes: number = totalmem()): Readonly<Record<string, string>> => {
   const mb = Math.floor(totalMemoryBytes / 16 / 2 ** 20);
