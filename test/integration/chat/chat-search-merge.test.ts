@@ -4,9 +4,10 @@
  * index's metapage (pageinspect): the rows whose words still wait in its pending list.
  */
 import { assert, describe, it } from "@effect/vitest";
-import { Effect, Layer } from "effect";
+import { Effect, Layer, Logger } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import { mkdtemp, rm } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
@@ -15,7 +16,7 @@ import { searchChat } from "../../../src/services/chat-search.ts";
 import { mergeChatSearchPending } from "../../../src/services/chat-search-upkeep.ts";
 import { ChatSink, type ChatSinkOptions } from "../../../src/services/chat-sink.ts";
 import { migratedDatabase, mustParse, privmsgLine, rowOf, sqlLayer } from "./chat-fixtures.ts";
-import { eventuallyEffect } from "./eventually.ts";
+import { eventually, eventuallyEffect } from "./eventually.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -88,5 +89,47 @@ describe("chat search index merges", () => {
         assert.strictEqual(yield* pendingRows, 0);
         assert.deepStrictEqual(yield* searchFinds, ["periwinkle message number 1234"]);
       }).pipe(Effect.provide(sinkLayer(url, { journalDirectory: dir, batchSize: 500, searchMergeRows: 0 })));
+    }));
+
+  it.live("under a role that does not own the partitions the rows are stored, the sink says once that merges stopped, and leaves merging to the INSERTs", () =>
+    Effect.gen(function* () {
+      const { url, dir } = yield* Effect.promise(() => setup());
+      const role = `chat_writer_${randomUUID().slice(0, 8)}`;
+      const admin = sqlLayer(url, 1);
+      const asAdmin = (statement: string) =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient;
+          yield* sql.unsafe(statement).unprepared;
+        }).pipe(Effect.provide(admin));
+      yield* asAdmin(`CREATE ROLE ${role} LOGIN PASSWORD 'writer'`);
+      yield* asAdmin(`GRANT SELECT, INSERT, UPDATE ON chat_messages TO ${role}`);
+      cleanups.push(() => Effect.runPromise(asAdmin(`DROP OWNED BY ${role}`).pipe(Effect.andThen(asAdmin(`DROP ROLE ${role}`)))));
+      const writerUrl = new URL(url);
+      writerUrl.username = role;
+      writerUrl.password = "writer";
+
+      const warnings: Array<string> = [];
+      const collector = Logger.make((options) => {
+        if (options.logLevel === "Warn") warnings.push(String(options.message));
+      });
+      yield* Effect.gen(function* () {
+        const sink = yield* ChatSink;
+        for (const row of rows) sink.offer(row);
+        yield* sink.flush;
+        assert.strictEqual(sink.stats().stored, rows.length);
+        assert.strictEqual(sink.stats().rejected, 0);
+        yield* eventually(() => warnings.some((message) => message.includes("search index merges stopped")), 20_000, "the warning");
+        // Three merges were due; the first one's refusal ends them.
+        yield* Effect.sleep("200 millis");
+      }).pipe(
+        Effect.provide(sinkLayer(writerUrl.toString(), { journalDirectory: dir, batchSize: 500, searchMergeRows: 1_000 })),
+        Effect.provide(Logger.layer([collector])),
+      );
+      assert.deepStrictEqual(
+        warnings.filter((message) => message.includes("search index merges stopped")).length,
+        1,
+        `warnings: ${JSON.stringify(warnings)}`,
+      );
+      assert.strictEqual(yield* pendingRows.pipe(Effect.provide(admin)), rows.length);
     }));
 });
