@@ -13,7 +13,9 @@
  * the buffer takes what they read, up to `maxBufferedRows`; past that,
  * batches go to the journal so that reading keeps up.
  * Rows are split by channel over `writers` lanes, each with one INSERT in
- * flight, so a channel's rows keep their order.
+ * flight, so a channel's rows keep their order. Every `searchMergeRows` rows
+ * stored, a fiber of its own merges the search index's pending list
+ * (`chat-search-upkeep.ts`), which would otherwise stall a batch INSERT.
  */
 import { Cause, Context, Deferred, Duration, Effect, Fiber, Latch, Layer, Option, Result, Semaphore } from "effect";
 import type { Scope } from "effect";
@@ -22,8 +24,8 @@ import { SqlError } from "effect/sql/SqlError";
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { chatPartitionName, ensureChatPartitionsCovering, listChatPartitions } from "./chat-partitions.ts";
-import { mergeChatSearchPending } from "./chat-search-upkeep.ts";
 import { type ChatJournal, ChatJournalError, makeChatJournal } from "./chat-journal.ts";
+import { mergeChatSearchPending } from "./chat-search-upkeep.ts";
 import { Metrics } from "./metrics.ts";
 import { type ChatRow, insertChatRows } from "./repositories/chat.ts";
 
@@ -375,9 +377,9 @@ export const makeChatSink = (options: ChatSinkOptions): Effect.Effect<ChatSinkSe
         if (Result.isSuccess(result)) {
           const fresh = result.success;
           counters.stored += fresh;
+          counters.duplicates += rows.length - fresh;
           unmergedRows += fresh;
           if (searchMergeRows > 0 && unmergedRows >= searchMergeRows) mergeWake.openUnsafe();
-          counters.duplicates += rows.length - fresh;
           const now = Date.now();
           if (metrics !== undefined) {
             const perChannel = new Map<string, number>();
