@@ -18,12 +18,18 @@ const recordStream = (sim: Simulator, channel: string, ms: number) =>
     const recorder = yield* ChatRecorder;
     const recording = yield* recorder.record(channel);
     yield* eventually(() => recording.status().joined);
+    const startSeq = sim.sentLines().at(-1)?.seq ?? 0;
+    const readBefore = recording.status().messages;
     sim.setLive(channel, true, { title: "the stream" });
     const live = sim.state().channels.find((c) => c.login === channel)!.live!;
     const target = yield* recorder.beginStream(channel, { streamId: live.streamId, title: live.title, startedAt: new Date(live.startedAt) });
     yield* recording.attach(target);
     yield* Effect.sleep(`${ms} millis`);
     sim.setLive(channel, false);
+    // Lines already on their way when the stream ended are the stream's; read
+    // after the detach, they would be logged without a VOD.
+    const sentChat = sim.sentLines(channel, startSeq).filter((l) => l.receivers > 0 && ["PRIVMSG", "USERNOTICE", "CLEARCHAT", "CLEARMSG"].includes(l.command)).length;
+    yield* eventually(() => recording.status().messages - readBefore >= sentChat, 10_000, "the stream's last lines read");
     yield* recording.attach(null);
     yield* recording.settled;
     yield* (yield* ChatSink).flush;
