@@ -56,21 +56,28 @@ const searchFinds = Effect.gen(function* () {
   const page = yield* searchChat({ text: "periwinkle", limit: 10 });
   return page.hits.map((hit) => hit.message);
 });
+const theOneWithPeriwinkle = ["periwinkle message number 1234"];
+
+// Offers every row to the sink and waits until they are written.
+const storeRows = Effect.gen(function* () {
+  const sink = yield* ChatSink;
+  for (const row of rows) sink.offer(row);
+  yield* sink.flush;
+  return sink;
+});
 
 describe("chat search index merges", () => {
   it.live("after every `searchMergeRows` rows stored the sink merges the pending list, which batch INSERTs leave alone below its limit", () =>
     Effect.gen(function* () {
       const { url, dir } = yield* Effect.promise(() => setup());
       yield* Effect.gen(function* () {
-        const sink = yield* ChatSink;
-        for (const row of rows) sink.offer(row);
-        yield* sink.flush;
+        yield* storeRows;
         yield* eventuallyEffect(
           pendingRows.pipe(Effect.map((n) => n === 0)),
           20_000,
           "the pending list merged",
         );
-        assert.deepStrictEqual(yield* searchFinds, ["periwinkle message number 1234"]);
+        assert.deepStrictEqual(yield* searchFinds, theOneWithPeriwinkle);
       }).pipe(Effect.provide(sinkLayer(url, { journalDirectory: dir, batchSize: 500, searchMergeRows: 1_000 })));
     }));
 
@@ -78,16 +85,14 @@ describe("chat search index merges", () => {
     Effect.gen(function* () {
       const { url, dir } = yield* Effect.promise(() => setup());
       yield* Effect.gen(function* () {
-        const sink = yield* ChatSink;
-        for (const row of rows) sink.offer(row);
-        yield* sink.flush;
+        yield* storeRows;
         assert.strictEqual(yield* pendingRows, rows.length);
-        assert.deepStrictEqual(yield* searchFinds, ["periwinkle message number 1234"]);
+        assert.deepStrictEqual(yield* searchFinds, theOneWithPeriwinkle);
         const merged = yield* mergeChatSearchPending([chatPartitionName(new Date(now)), "chat_messages_y1999m01"]);
         assert.strictEqual(merged.indexes, 1, "the partition that does not exist is skipped");
         assert.isAbove(merged.pages, 0);
         assert.strictEqual(yield* pendingRows, 0);
-        assert.deepStrictEqual(yield* searchFinds, ["periwinkle message number 1234"]);
+        assert.deepStrictEqual(yield* searchFinds, theOneWithPeriwinkle);
       }).pipe(Effect.provide(sinkLayer(url, { journalDirectory: dir, batchSize: 500, searchMergeRows: 0 })));
     }));
 
@@ -113,9 +118,7 @@ describe("chat search index merges", () => {
         if (options.logLevel === "Warn") warnings.push(String(options.message));
       });
       yield* Effect.gen(function* () {
-        const sink = yield* ChatSink;
-        for (const row of rows) sink.offer(row);
-        yield* sink.flush;
+        const sink = yield* storeRows;
         assert.strictEqual(sink.stats().stored, rows.length);
         assert.strictEqual(sink.stats().rejected, 0);
         yield* eventually(() => warnings.some((message) => message.includes("search index merges stopped")), 20_000, "the warning");
