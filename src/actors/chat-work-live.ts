@@ -209,9 +209,11 @@ export const chatWorkLive: Layer.Layer<ChatWork, never, LiveStatus | ChatRecorde
       }).pipe(Effect.provide(context));
 
     // Mode `always`: the ended stream's looks, on the machine's policy, beside the recording.
-    const reconcileLater = (channel: string, streamId: string) =>
+    // Not before the recording stops giving late lines the stream's VOD: one that came
+    // after the move would be left on the deleted placeholder.
+    const reconcileLater = (channel: string, streamId: string, recording: ChannelRecording) =>
       Effect.gen(function* () {
-        yield* Effect.sleep(Duration.millis(policy.delayMs));
+        yield* Effect.sleep(Duration.millis(Math.max(policy.delayMs, recording.lateLineMs)));
         for (let attempt = 1; ; attempt++) {
           const matched = yield* look(channel, streamId).pipe(
             Effect.catch((error) => Effect.as(Effect.logWarning("chat reconciliation attempt failed", { channel, streamId, error: error.message }), false)),
@@ -234,7 +236,7 @@ export const chatWorkLive: Layer.Layer<ChatWork, never, LiveStatus | ChatRecorde
             yield* recording.attach(yield* openVod(channel, toStream(change.stream)));
           } else if (change._tag === "Offline") {
             yield* recording.attach(null);
-            yield* Effect.forkScoped(reconcileLater(channel, change.stream.streamId));
+            yield* Effect.forkScoped(reconcileLater(channel, change.stream.streamId, recording));
           }
         }
       });

@@ -62,9 +62,12 @@ export interface ChannelRecording {
    * Attaches the messages received from now on to a live stream's VOD, or to
    * none (`null`: between streams). Attaching a stream also stores the gap
    * before it (stream live before the channel was joined, or since a previous
-   * run stopped); detaching closes an open gap at once.
+   * run stopped); detaching closes an open gap at once. For `lateLineMs`
+   * after a detach, a line sent before it still goes to the stream it left.
    */
   readonly attach: (target: RecordingTarget | null) => Effect.Effect<void>;
+  /** How long after a detach a line sent before it is still given the stream's VOD; the stream is not reconciled before that. */
+  readonly lateLineMs: number;
   readonly status: () => RecordingStatus;
   /** Membership changes, gaps and refusals, in order. */
   readonly events: Queue.Dequeue<RecordingEvent>;
@@ -81,6 +84,13 @@ export interface ChatRecorderOptions {
   readonly heartbeatMs?: number;
   /** A gap shorter than this at a stream's start is not stored. Default 1 s. */
   readonly gapToleranceMs?: number;
+  /**
+   * After a stream is detached, lines read within this long that Twitch sent
+   * before the detach are still attached to it: they were in flight (in the
+   * socket, or held back while the sink was full) when the stream was seen to
+   * end. Default 15 s, the longest the sink holds a connection back.
+   */
+  readonly lateLineMs?: number;
 }
 
 /** The recorder interface. */
@@ -127,6 +137,7 @@ export const makeChatRecorder = (
     const metrics = Option.getOrUndefined(yield* Effect.serviceOption(Metrics));
     const heartbeat = Duration.millis(options.heartbeatMs ?? 5_000);
     const tolerance = options.gapToleranceMs ?? 1_000;
+    const lateLineMs = options.lateLineMs ?? 15_000;
     // Coverage marks are collected here and written together, not one query per channel.
     const pendingCoverage = new Map<string, ChatCoverage>();
     const heartbeats = new Set<() => void>();
@@ -151,6 +162,7 @@ export const makeChatRecorder = (
 
         // Read by the socket callback for every message.
         let target: RecordingTarget | null = null;
+        let detached: { readonly from: RecordingTarget; readonly at: number } | null = null;
         let messages = 0;
         let lastMessageAt: number | null = null;
         // Owned by the worker fiber.
@@ -287,9 +299,12 @@ export const makeChatRecorder = (
           }),
         );
 
+        const lateTargetOf = (m: { readonly sentAt: number; readonly receivedAt: number }): RecordingTarget | null =>
+          detached !== null && m.sentAt <= detached.at && m.receivedAt - detached.at <= lateLineMs ? detached.from : null;
+
         yield* connections.join(channel, {
           onMessage: (m) => {
-            sink.offer(chatRowOf(m, target));
+            sink.offer(chatRowOf(m, target ?? lateTargetOf(m)));
             messages++;
             lastMessageAt = m.receivedAt;
           },
@@ -304,9 +319,12 @@ export const makeChatRecorder = (
           channel,
           attach: (next) =>
             Effect.sync(() => {
+              const at = Date.now();
+              detached = next === null && target !== null ? { from: target, at } : next === null ? detached : null;
               target = next;
-              enqueue({ _tag: "Attach", target: next, at: Date.now() });
+              enqueue({ _tag: "Attach", target: next, at });
             }),
+          lateLineMs,
           status: () => ({
             channel,
             joined,

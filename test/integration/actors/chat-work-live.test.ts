@@ -78,7 +78,7 @@ const startRuntime = async (): Promise<Runtime> => {
     pollIntervalMs: 150,
     liveStatus: { offlineAfterMisses: 1, watchDebounceMs: 20 },
     connections: { reconnect: { initialMs: 50, maxMs: 1_000 }, joinTimeoutMs: 2_000, idleCloseMs: 300 },
-    recorder: { heartbeatMs: 200 },
+    recorder: { heartbeatMs: 200, lateLineMs: 500 },
   }).pipe(Layer.orDie);
   const layer = Supervisor.layer.pipe(
     Layer.provideMerge(
