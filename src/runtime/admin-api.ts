@@ -107,7 +107,8 @@ export const presentedAdminToken = (req: IncomingMessage): string | undefined =>
   return value === undefined || value.trim() === "" ? undefined : value.trim();
 };
 
-const fail = (res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}) => {
+/** Answers with the API's error shape, `{"error": {"code", "message"}}`. */
+export const fail = (res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}) => {
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   sendJson(res, status, { error: { code, message } });
 };
@@ -128,6 +129,18 @@ const authorized = (adminToken: Redacted.Redacted<string> | undefined, req: Inco
   }
   return true;
 };
+
+/** Wraps a handler so that it runs only for a request carrying `ADMIN_TOKEN`; the others get 403 or 401. */
+export const adminGuard =
+  (adminToken: Redacted.Redacted<string> | undefined) =>
+  (handle: RouteHandler): RouteHandler =>
+  async (req, res, params) => {
+    if (!authorized(adminToken, req, res)) {
+      req.resume();
+      return;
+    }
+    await handle(req, res, params);
+  };
 
 const MAX_BODY = 64 * 1024;
 
@@ -181,15 +194,7 @@ export const adminRoutes = (options: AdminApiOptions): ReadonlyArray<Route> => {
           ),
         );
 
-  const guarded =
-    (handle: RouteHandler) =>
-    async (req: IncomingMessage, res: ServerResponse, params: Readonly<Record<string, string>>) => {
-      if (!authorized(options.adminToken, req, res)) {
-        req.resume();
-        return;
-      }
-      await handle(req, res, params);
-    };
+  const guarded = adminGuard(options.adminToken);
 
   const findVod = async (res: ServerResponse, ref: string | undefined): Promise<VodRecord | undefined> => {
     const vod = ref === undefined || ref === "" ? undefined : await run(vods.find(ref));

@@ -34,6 +34,7 @@ import type { Route } from "./http-server.ts";
 import { sendText, serveHttp } from "./http-server.ts";
 import { inspectSupervisor } from "./inspector.ts";
 import { justlogRoutes } from "./justlog-api.ts";
+import { vodChatRoutes } from "./vod-chat-api.ts";
 
 export interface ServerOptions {
   /** Start the XState inspector relay on this port (`--inspect[=PORT]`). */
@@ -128,6 +129,7 @@ export const runServer = Effect.fn("runServer")(function* (config: AppConfig, op
     audit: yield* AuditRepository,
   });
   const justlog = yield* justlogRoutes();
+  const vodChat = yield* vodChatRoutes({ adminToken: config.security.adminToken, vods: yield* VodsRepository });
 
   yield* retentionLoop(
     config.retention.intervalMs,
@@ -165,6 +167,7 @@ export const runServer = Effect.fn("runServer")(function* (config: AppConfig, op
       }),
       metricsRoute(metrics),
       ...admin,
+      ...vodChat,
       ...plane.routes,
       ...justlog,
     ],
