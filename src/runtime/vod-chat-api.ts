@@ -9,7 +9,7 @@
  *
  * `{id}` is a Twitch VOD id or a row id, as for `/vods/{id}`. A page holds at
  * most `limit` messages (1–5,000, default 1,000); when more follow,
- * `next_from` is the offset to ask for next. Deleted messages are included,
+ * `next_from` is the offset to ask for next (`vodChatWindow`). Deleted messages are included,
  * with the time Twitch deleted them; the export leaves them out, as Twitch's
  * replay does.
  */
@@ -18,8 +18,8 @@ import { Effect } from "effect";
 import type { Redacted } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import { exportTwitchDownloaderChat } from "../services/chat-export-twitchdownloader.ts";
-import { chatGapsOfVod } from "../services/repositories/chat-gaps.ts";
-import { chatRowsOfVod, type StoredChatRow } from "../services/repositories/chat.ts";
+import { vodChatWindow } from "../services/chat-search.ts";
+import type { StoredChatRow } from "../services/repositories/chat.ts";
 import type { VodRecord, VodStore } from "../services/repositories/vods.ts";
 import { adminGuard, fail } from "./admin-api.ts";
 import { type Route, sendJson } from "./http-server.ts";
@@ -93,28 +93,16 @@ export const vodChatRoutes = (options: VodChatApiOptions): Effect.Effect<Readonl
       if (from !== undefined && to !== undefined && to <= from) return fail(res, 400, "bad_request", `to (${to}) must be after from (${from})`);
       const vod = await findVod(res, params["id"]);
       if (vod === undefined) return;
-      const rows = await run(
-        chatRowsOfVod(vod.id, { ...(from === undefined ? {} : { fromSeconds: from }), ...(to === undefined ? {} : { toSeconds: to }), limit: limit + 1, kinds: ["PRIVMSG", "USERNOTICE"] }),
+      const page = await run(
+        vodChatWindow(vod.id, { ...(from === undefined ? {} : { fromSeconds: from }), ...(to === undefined ? {} : { toSeconds: to }), limit }),
       );
-      // The next page starts at an offset: the messages sharing the offset of
-      // the first one left out all go to the next page, so none is shown twice.
-      let page = rows;
-      let nextFrom: number | null = null;
-      if (rows.length > limit) {
-        const next = rows[limit]?.rel_timestamp ?? null;
-        const before = rows.slice(0, limit).filter((r) => next !== null && r.rel_timestamp !== null && r.rel_timestamp < next);
-        // A whole page at one offset (a burst within the same millisecond) is shown, and the next starts after it.
-        page = before.length > 0 ? before : rows.slice(0, limit);
-        nextFrom = before.length > 0 ? next : (next === null ? null : next + 0.001);
-      }
-      const gaps = await run(chatGapsOfVod(vod.id));
       const start = vod.date?.getTime() ?? null;
       const offsetOf = (at: Date | null) => (at === null || start === null ? null : (at.getTime() - start) / 1000);
       sendJson(res, 200, {
         vod: { id: vod.id, channel: vod.channel, twitch_vod_id: vod.twitchVodId, stream_id: vod.streamId, is_placeholder: vod.isPlaceholder },
-        messages: page.map(messageJson),
-        next_from: nextFrom,
-        gaps: gaps.map((g) => ({
+        messages: page.messages.map(messageJson),
+        next_from: page.nextFrom,
+        gaps: page.gaps.map((g) => ({
           started_at: g.started_at.toISOString(),
           ended_at: g.ended_at?.toISOString() ?? null,
           from_seconds: offsetOf(g.started_at),

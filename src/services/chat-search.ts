@@ -136,22 +136,39 @@ export const searchChat = Effect.fn("searchChat")(function* (
   };
 });
 
-/** A VOD's chat in a time window, with the gaps that overlap it. */
+/** A page of a VOD's chat, with the VOD's gaps. */
 export interface VodChatWindow {
   readonly messages: ReadonlyArray<StoredChatRow>;
   readonly gaps: ReadonlyArray<ChatGapRow>;
+  /** Where the next page starts (`fromSeconds`), or null when this one reaches the window's end. */
+  readonly nextFrom: number | null;
 }
 
 /**
- * Messages of one VOD with `fromSeconds <= rel_timestamp < toSeconds`, in
- * order (deletions included, flagged by `deleted_at`), and the VOD's gaps, so
- * a reader sees what is missing.
+ * Messages and user notices of one VOD with `fromSeconds <= rel_timestamp <
+ * toSeconds`, in order (deletions included, flagged by `deleted_at`), at most
+ * `limit` of them, and the VOD's gaps, so a reader sees what is missing.
+ *
+ * Pages end between two offsets: the messages that share the offset of the
+ * first one left out all start the next page, so paging by `nextFrom` shows
+ * none twice and skips none. (Only a page entirely at one millisecond, more
+ * messages than `limit` sent at once, ends inside it.)
  */
 export const vodChatWindow = Effect.fn("vodChatWindow")(function* (
   vodId: number,
   window?: { readonly fromSeconds?: number; readonly toSeconds?: number; readonly limit?: number },
 ): Effect.fn.Return<VodChatWindow, SqlError, SqlClient> {
-  const messages = yield* chatRowsOfVod(vodId, { ...window, kinds: ["PRIVMSG", "USERNOTICE"] });
+  const limit = window?.limit;
+  const rows = yield* chatRowsOfVod(vodId, {
+    ...window,
+    ...(limit === undefined ? {} : { limit: limit + 1 }),
+    kinds: ["PRIVMSG", "USERNOTICE"],
+  });
   const gaps = yield* chatGapsOfVod(vodId);
-  return { messages, gaps };
+  if (limit === undefined || rows.length <= limit) return { messages: rows, gaps, nextFrom: null };
+  const next = rows[limit]?.rel_timestamp ?? 0;
+  const before = rows.slice(0, limit).filter((r) => r.rel_timestamp !== null && r.rel_timestamp < next);
+  return before.length > 0
+    ? { messages: before, gaps, nextFrom: next }
+    : { messages: rows.slice(0, limit), gaps, nextFrom: next + 0.001 };
 });
