@@ -15,7 +15,7 @@ import { Effect, Result, Schema } from "effect";
 import type { SqlError } from "effect/sql/SqlError";
 import { SqlClient } from "effect/sql/SqlClient";
 import type { ChannelSettings, ChannelSource, ChannelSpec } from "../services/channel-settings.ts";
-import { searchChat } from "../services/chat-search.ts";
+import { searchChat, vodChatWindow } from "../services/chat-search.ts";
 import { AuditRepository } from "../services/repositories/audit.ts";
 import { ChannelsRepository } from "../services/repositories/channels.ts";
 import { VodsRepository } from "../services/repositories/vods.ts";
@@ -319,6 +319,32 @@ export const makeLiveControlBackend = Effect.fnUntraced(function* (options: Live
             error._tag === "ChatSearchError" ? new ControlError({ code: "invalid_params", message: error.message }) : database(error),
           ),
         ),
+      vod: (query) =>
+        Effect.gen(function* () {
+          const vod = yield* vodsRepo.get(query.id).pipe(Effect.mapError(database), Effect.flatMap(vodOrMissing(query.id)));
+          const page = yield* vodChatWindow(vod.id, {
+            ...(query.from === undefined ? {} : { fromSeconds: query.from }),
+            ...(query.to === undefined ? {} : { toSeconds: query.to }),
+            limit: query.limit ?? 200,
+          }).pipe(Effect.provideService(SqlClient, sql), Effect.mapError(database));
+          const start = vod.date?.getTime();
+          const offsetOf = (at: Date | null) => (at === null || start === undefined ? null : (at.getTime() - start) / 1000);
+          return {
+            vodId: vod.id,
+            messages: page.messages.map((m) => ({
+              msgId: m.msg_id,
+              kind: m.kind,
+              offsetSeconds: m.rel_timestamp,
+              at: m.abs_timestamp.toISOString(),
+              username: m.username,
+              displayName: m.display_name,
+              message: m.message ?? m.system_message ?? "",
+              deletedAt: m.deleted_at?.toISOString() ?? null,
+            })),
+            nextFrom: page.nextFrom,
+            gaps: page.gaps.map((g) => ({ fromSeconds: offsetOf(g.started_at), toSeconds: offsetOf(g.ended_at), reason: g.reason })),
+          };
+        }),
     },
     events: (listener) =>
       runtimeEvents.listen((event) => {

@@ -11,6 +11,7 @@ import type { ChannelSettings, ChannelSource, ChannelSpec } from "../services/ch
 import type {
   ChannelStatus,
   ChatHit,
+  ChatPage,
   ControlEvent,
   VodSummary,
 } from "./control-protocol.ts";
@@ -58,6 +59,14 @@ export interface ChatQuery {
   readonly query: string;
   readonly channel?: string;
   readonly vodId?: number;
+  readonly limit?: number;
+}
+
+/** A window of one VOD's chat, in seconds into the VOD (`to` excluded). */
+export interface VodChatQuery {
+  readonly id: number;
+  readonly from?: number;
+  readonly to?: number;
   readonly limit?: number;
 }
 
@@ -117,6 +126,8 @@ export interface ControlBackend {
   };
   readonly chat: {
     readonly search: (query: ChatQuery) => Effect.Effect<ReadonlyArray<ChatHit>, ControlError>;
+    /** A page of a VOD's chat (default 200 messages) with the VOD's gaps; `not_found` for an unknown VOD. */
+    readonly vod: (query: VodChatQuery) => Effect.Effect<ChatPage, ControlError>;
   };
   /**
    * Listens to runtime events (transitions, restarts, progress, chat rates,

@@ -114,6 +114,12 @@ const handlers: { readonly [C in BackendCommand]: Handler<C> } = {
   "vods.prioritize": (ctx, params) => Effect.map(ctx.backend.vods.prioritize(params.id, params.priority), (vod) => ({ vod })),
   "breaker.reset": (ctx, params) => Effect.as(ctx.backend.breaker.reset(params.channel), { ok: true as const }),
   "chat.search": (ctx, params) => Effect.map(ctx.backend.chat.search(params), (messages) => ({ messages })),
+  "chat.vod": (ctx, params) => {
+    if (params.from !== undefined && params.to !== undefined && params.to <= params.from) {
+      return Effect.fail(new ControlError({ code: "invalid_params", message: `to (${params.to}) must be after from (${params.from})` }));
+    }
+    return ctx.backend.chat.vod(params);
+  },
   // The reconciler writes its own audit row (with the diff), whoever triggered it.
   "config.reload": (ctx, _params, actor) => ctx.reconciler.reconcile("control", actor),
 };

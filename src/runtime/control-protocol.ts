@@ -188,6 +188,43 @@ export const ChatHit = Schema.Struct({
 });
 export type ChatHit = typeof ChatHit.Type;
 
+/** One message or user notice of a VOD, as `chat.vod` reads it. */
+export const ChatLine = Schema.Struct({
+  msgId: Schema.String,
+  kind: Schema.String,
+  /** Seconds into the VOD. */
+  offsetSeconds: Schema.NullOr(Schema.Number),
+  /** ISO time the message was sent. */
+  at: Schema.String,
+  username: Schema.NullOr(Schema.String),
+  displayName: Schema.NullOr(Schema.String),
+  message: Schema.String,
+  /** ISO time a moderator deleted it (CLEARMSG or CLEARCHAT), else null. */
+  deletedAt: Schema.NullOr(Schema.String),
+});
+export type ChatLine = typeof ChatLine.Type;
+
+/** A window in which a VOD's chat was not recorded. */
+export const ChatGap = Schema.Struct({
+  /** Seconds into the VOD (null when the VOD's start is not known). */
+  fromSeconds: Schema.NullOr(Schema.Number),
+  /** Null while the gap is still open. */
+  toSeconds: Schema.NullOr(Schema.Number),
+  reason: Schema.String,
+});
+export type ChatGap = typeof ChatGap.Type;
+
+/** A page of a VOD's chat: its messages in order, where the next page starts, and every gap of the VOD. */
+export const ChatPage = Schema.Struct({
+  vodId: Schema.Number,
+  messages: Schema.Array(ChatLine),
+  nextFrom: Schema.NullOr(Schema.Number),
+  gaps: Schema.Array(ChatGap),
+});
+export type ChatPage = typeof ChatPage.Type;
+
+const Seconds = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ expected: "seconds into the VOD (0 or more)" });
+
 /** What a reload changed (or, with `ok: false`, why nothing changed). */
 export const ReloadReport = Schema.Struct({
   ok: Schema.Boolean,
@@ -270,6 +307,16 @@ export const commands = {
       limit: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 500 }))),
     }),
     result: Schema.Struct({ messages: Schema.Array(ChatHit) }),
+    mutates: false,
+  },
+  "chat.vod": {
+    params: Schema.Struct({
+      id: VodId,
+      from: Schema.optionalKey(Seconds),
+      to: Schema.optionalKey(Seconds),
+      limit: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 500 }))),
+    }),
+    result: ChatPage,
     mutates: false,
   },
   "config.reload": { params: Empty, result: ReloadReport, mutates: true },

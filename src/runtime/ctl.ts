@@ -11,7 +11,7 @@ import { Effect, Redacted } from "effect";
 import { connectControl, ControlRequestError } from "./control-client.ts";
 import type { ControlClient } from "./control-client.ts";
 import { eventTopics } from "./control-protocol.ts";
-import type { ChannelStatus, CommandName, ControlEvent, EventTopic, ReloadReport, VodSummary } from "./control-protocol.ts";
+import type { ChannelStatus, ChatPage, CommandName, ControlEvent, EventTopic, ReloadReport, VodSummary } from "./control-protocol.ts";
 import { readClientToken } from "./control-token.ts";
 import { parseListenAddress } from "./http-server.ts";
 
@@ -41,6 +41,8 @@ VODs
 Other
   breaker reset CHANNEL
   chat search WORDS... [--channel NAME] [--vod ID] [--limit N]
+  chat vod ID [--from T] [--to T] [--limit N]
+                                        a VOD's chat in order, with its gaps (T: seconds or h:mm:ss)
   config reload                         re-read the channels file now
   watch [--topic TOPIC]... [--channel NAME]... [--count N]
                                         stream events (topics: ${eventTopics.join(", ")})
@@ -98,6 +100,17 @@ const flagInt = (parsed: Parsed, name: string): number | undefined => {
   const n = Number(value);
   if (!Number.isInteger(n)) throw new UsageError(`--${name} expects an integer, got "${value}"`);
   return n;
+};
+/** An offset into a VOD: seconds (`754.5`) or a clock time (`12:34`, `1:02:03`). */
+const flagOffset = (parsed: Parsed, name: string): number | undefined => {
+  const value = flag(parsed, name);
+  if (value === undefined) return undefined;
+  const clock = /^(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)$/.exec(value);
+  const seconds = clock === null ? Number(value) : Number(clock[1] ?? 0) * 3600 + Number(clock[2]) * 60 + Number(clock[3]);
+  if (value.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
+    throw new UsageError(`--${name} expects seconds or h:mm:ss into the VOD, got "${value}"`);
+  }
+  return seconds;
 };
 const positionalInt = (value: string | undefined, what: string): number => {
   const n = Number(value);
@@ -177,6 +190,12 @@ export const requestFromArgs = (parsed: Parsed): { command: CommandName | "watch
         const query = rest.join(" ").trim();
         if (query === "") throw new UsageError("chat search needs words to find");
         return { command: "chat.search", params: { query, ...opt("channel", flag(parsed, "channel")), ...opt("vodId", flagInt(parsed, "vod")), ...opt("limit", flagInt(parsed, "limit")) } };
+      }
+      if (verb === "vod") {
+        return {
+          command: "chat.vod",
+          params: { id: positionalInt(rest[0], "a VOD id"), ...opt("from", flagOffset(parsed, "from")), ...opt("to", flagOffset(parsed, "to")), ...opt("limit", flagInt(parsed, "limit")) },
+        };
       }
       break;
     case "config":
@@ -275,11 +294,44 @@ const humanResult = (command: CommandName, result: unknown): string => {
       return (r["messages"] as ReadonlyArray<{ at: string; channel: string; username: string | null; message: string }>)
         .map((m) => `${m.at.slice(0, 19).replace("T", " ")} #${m.channel} ${m.username ?? "?"}: ${m.message}`)
         .join("\n");
+    case "chat.vod":
+      return vodChatText(result as ChatPage);
     case "config.reload":
       return reloadText(result as ReloadReport);
     default:
       return JSON.stringify(result, null, 2);
   }
+};
+
+/** `1:02:03.4` style, for offsets into a VOD. */
+export const clockTime = (seconds: number): string => {
+  const whole = Math.floor(seconds);
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = whole % 60;
+  const tenths = Math.floor((seconds - whole) * 10);
+  return `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}${tenths > 0 ? `.${tenths}` : ""}`;
+};
+
+/** A VOD's chat page: its lines in order with the gaps that fall among them, then where the next page starts. */
+export const vodChatText = (page: ChatPage): string => {
+  const lines: Array<{ readonly at: number; readonly text: string }> = page.messages.map((m) => ({
+    at: m.offsetSeconds ?? 0,
+    text: `[${m.offsetSeconds === null ? "?" : clockTime(m.offsetSeconds)}] ${m.username ?? "?"}: ${m.message}${m.deletedAt === null ? "" : "  (deleted)"}`,
+  }));
+  const first = page.messages[0]?.offsetSeconds ?? null;
+  const last = page.messages.at(-1)?.offsetSeconds ?? null;
+  for (const g of page.gaps) {
+    // The gaps that overlap this page's span; all of them when the page is empty.
+    const inPage = first === null || last === null || ((g.toSeconds ?? Number.POSITIVE_INFINITY) >= first && (g.fromSeconds ?? 0) <= last);
+    if (!inPage) continue;
+    const span = `${g.fromSeconds === null ? "?" : clockTime(g.fromSeconds)}–${g.toSeconds === null ? "now" : clockTime(g.toSeconds)}`;
+    lines.push({ at: g.fromSeconds ?? 0, text: `-- not recorded ${span} (${g.reason}) --` });
+  }
+  lines.sort((a, b) => a.at - b.at);
+  if (lines.length === 0) lines.push({ at: 0, text: `no chat in this window of VOD ${page.vodId}` });
+  if (page.nextFrom !== null) lines.push({ at: Number.POSITIVE_INFINITY, text: `-- more: vod-tender ctl chat vod ${page.vodId} --from ${page.nextFrom} --` });
+  return lines.map((l) => l.text).join("\n");
 };
 
 /** One event as a terminal line. */

@@ -209,6 +209,32 @@ export const makeInMemoryControlBackend = (options: { readonly persisted?: Reado
             )
             .slice(0, query.limit ?? 50),
         ),
+      // The VOD's hits in offset order, paged like the database's window (no gaps are kept here).
+      vod: (query) =>
+        Effect.flatMap(vod(query.id), (found) =>
+          Effect.sync(() => {
+            const inWindow = chatRows
+              .filter((hit) => hit.vodId === found.id && (hit.offsetSeconds ?? 0) >= (query.from ?? 0) && (query.to === undefined || (hit.offsetSeconds ?? 0) < query.to))
+              .sort((a, b) => (a.offsetSeconds ?? 0) - (b.offsetSeconds ?? 0));
+            const limit = query.limit ?? 200;
+            const page = inWindow.slice(0, limit);
+            return {
+              vodId: found.id,
+              messages: page.map((hit) => ({
+                msgId: hit.msgId,
+                kind: "PRIVMSG",
+                offsetSeconds: hit.offsetSeconds,
+                at: hit.at,
+                username: hit.username,
+                displayName: hit.displayName,
+                message: hit.message,
+                deletedAt: null,
+              })),
+              nextFrom: inWindow.length > limit ? (inWindow[limit]?.offsetSeconds ?? null) : null,
+              gaps: [],
+            };
+          }),
+        ),
     },
     events: hub.subscribe,
     audit: (entry) => Effect.sync(() => void auditLog.push(entry)),

@@ -5,6 +5,10 @@ import { Effect } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { configuredChannelsOf } from "../../../src/runtime/control-plane.ts";
+import { runCtl } from "../../../src/runtime/ctl.ts";
+import { ensureChatPartitionsCovering } from "../../../src/services/chat-partitions.ts";
+import { insertChatRows } from "../../../src/services/repositories/chat.ts";
+import { mustParse, privmsgLine, rowOf } from "../chat/chat-fixtures.ts";
 import { ControlRequestError } from "../../../src/runtime/control-client.ts";
 import type { ControlClient } from "../../../src/runtime/control-client.ts";
 import type { EventFrame } from "../../../src/runtime/control-protocol.ts";
@@ -172,5 +176,50 @@ describe("control plane on the real Supervisor and database", () => {
     await writeFile(file, "channels: []\n");
     await client.request("config.reload");
     expect((await client.request("channels.list")).channels).toEqual([]);
+  });
+
+  it("reads a VOD's chat page by page from ctl, with its gaps, and names a VOD or window it cannot read", async () => {
+    const { live, harness, client } = await start();
+    const begin = Date.UTC(2026, 10, 21, 20, 0, 0);
+    const vodId = await live.sql(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient;
+        const [vod] = yield* sql<{ id: number }>`
+          INSERT INTO vods (channel, twitch_vod_id, stream_id, title, date) VALUES ('talky', '880', 's8', 'talk', ${new Date(begin)}) RETURNING id`;
+        const id = vod!.id;
+        yield* ensureChatPartitionsCovering(new Date(begin), new Date(begin));
+        const rows = [0, 65, 130, 3725].map((t, i) =>
+          rowOf(mustParse(privmsgLine("talky", `Talker${i}`, `point ${i}`, begin + t * 1000)), { vodId: id, streamId: "s8", relTimestamp: t }),
+        );
+        yield* insertChatRows(rows, { keepRaw: false });
+        yield* sql`INSERT INTO chat_gaps (channel, vod_id, stream_id, started_at, ended_at, reason)
+          VALUES ('talky', ${id}, 's8', ${new Date(begin + 70_000)}, ${new Date(begin + 100_000)}, 'disconnect')`;
+        return id;
+      }),
+    );
+    const env = { CONTROL_TOKEN: harness.token };
+    const url = ["--url", harness.wsUrl];
+    let stdout = "";
+    const io = { env, stdout: (t: string) => void (stdout += t), stderr: () => {} };
+    expect(await runCtl([...url, "chat", "vod", String(vodId), "--from", "1:00", "--limit", "2"], io)).toBe(0);
+    expect(stdout).toBe(
+      [
+        "[0:01:05] talker1: point 1",
+        "-- not recorded 0:01:10–0:01:40 (disconnect) --",
+        "[0:02:10] talker2: point 2",
+        `-- more: vod-tender ctl chat vod ${vodId} --from 3725 --`,
+        "",
+      ].join("\n"),
+    );
+    stdout = "";
+    expect(await runCtl([...url, "chat", "vod", String(vodId), "--from", "3725"], io)).toBe(0);
+    expect(stdout).toBe("[1:02:05] talker3: point 3\n");
+
+    const missing = (await client.request("chat.vod", { id: 999_999 }).catch((e: ControlRequestError) => e)) as ControlRequestError;
+    expect([missing.code, missing.message]).toEqual(["not_found", "no VOD with id 999999"]);
+    const backwards = (await client.request("chat.vod", { id: vodId, from: 60, to: 30 }).catch((e: ControlRequestError) => e)) as ControlRequestError;
+    expect([backwards.code, backwards.message]).toEqual(["invalid_params", "to (30) must be after from (60)"]);
+    const negative = (await client.request("chat.vod", { id: vodId, from: -5 }).catch((e: ControlRequestError) => e)) as ControlRequestError;
+    expect(negative.code).toBe("invalid_params");
   });
 });

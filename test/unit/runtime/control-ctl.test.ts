@@ -62,6 +62,8 @@ describe("ctl", () => {
     expect(JSON.parse(asJson.stdout)).toEqual({ error: { code: "not_found", message: 'channel "ghost" is not running' } });
     expect((await ctl([...url, "channels", "frobnicate"], env)).code).toBe(2);
     expect((await ctl([...url, "vods", "reprocess", "abc"], env)).stderr).toMatch(/expected a VOD id/);
+    const badOffset = await ctl([...url, "chat", "vod", "7", "--from", "1:2:3:4"], env);
+    expect([badOffset.code, badOffset.stderr]).toEqual([2, expect.stringContaining('--from expects seconds or h:mm:ss into the VOD, got "1:2:3:4"')]);
     const wrong = await ctl([...url, "channels", "list"], { CONTROL_TOKEN: "nope" });
     expect([wrong.code, wrong.stderr]).toEqual([3, expect.stringMatching(/HTTP 401/)]);
   });
@@ -83,6 +85,17 @@ describe("ctl", () => {
       ["transition", "watched", "starting"],
       ["transition", "watched", "running"],
     ]);
+  });
+
+  it("takes offsets into a VOD as seconds or clock times", async () => {
+    const { harness, backend } = await start();
+    backend.vodRows.push({ id: 7, channel: "vodchan", twitchVodId: "707", title: "t", date: null, durationSeconds: null, priority: 0, processed: true, downloadState: "done", progress: 100, processingError: null, youtubeUrl: null });
+    for (const [i, at] of [30, 3_600, 3_725.5].entries()) {
+      backend.chatRows.push({ channel: "vodchan", vodId: 7, msgId: `m${i}`, username: "viewer", displayName: "Viewer", message: `line ${i}`, at: "2024-01-01T00:00:00Z", offsetSeconds: at });
+    }
+    const env = { CONTROL_TOKEN: harness.token };
+    const result = await ctl(["--url", harness.wsUrl, "chat", "vod", "7", "--from", "1:00:00", "--to", "3725.6"], env);
+    expect([result.code, result.stdout]).toEqual([0, "[1:00:00] viewer: line 1\n[1:02:05.5] viewer: line 2\n"]);
   });
 
   it("turns --set pairs into a nested settings patch", () => {
