@@ -320,7 +320,9 @@ export const makeChatRecorder = (
           attach: (next) =>
             Effect.sync(() => {
               const at = Date.now();
-              detached = next === null && target !== null ? { from: target, at } : next === null ? detached : null;
+              // Detaching twice keeps the stream first left; attaching forgets it.
+              if (next !== null) detached = null;
+              else if (target !== null) detached = { from: target, at };
               target = next;
               enqueue({ _tag: "Attach", target: next, at });
             }),
