@@ -262,7 +262,7 @@ const reloadText = (r: ReloadReport) => {
   return lines.length === 0 ? "no changes" : lines.join("\n");
 };
 
-const humanResult = (command: CommandName, result: unknown): string => {
+const humanResult = (command: CommandName, result: unknown, params: Record<string, unknown>): string => {
   const r = result as Record<string, unknown>;
   switch (command) {
     case "channels.list":
@@ -295,7 +295,7 @@ const humanResult = (command: CommandName, result: unknown): string => {
         .map((m) => `${m.at.slice(0, 19).replace("T", " ")} #${m.channel} ${m.username ?? "?"}: ${m.message}`)
         .join("\n");
     case "chat.vod":
-      return vodChatText(result as ChatPage);
+      return vodChatText(result as ChatPage, typeof params["to"] === "number" ? params["to"] : undefined);
     case "config.reload":
       return reloadText(result as ReloadReport);
     default:
@@ -313,8 +313,8 @@ export const clockTime = (seconds: number): string => {
   return `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}${tenths > 0 ? `.${tenths}` : ""}`;
 };
 
-/** A VOD's chat page: its lines in order with the gaps that fall among them, then where the next page starts. */
-export const vodChatText = (page: ChatPage): string => {
+/** A VOD's chat page: its lines in order with the gaps that fall among them, then the command for the next page (within `to`). */
+export const vodChatText = (page: ChatPage, to?: number): string => {
   const lines: Array<{ readonly at: number; readonly text: string }> = page.messages.map((m) => ({
     at: m.offsetSeconds ?? 0,
     text: `[${m.offsetSeconds === null ? "?" : clockTime(m.offsetSeconds)}] ${m.username ?? "?"}: ${m.message}${m.deletedAt === null ? "" : "  (deleted)"}`,
@@ -330,7 +330,9 @@ export const vodChatText = (page: ChatPage): string => {
   }
   lines.sort((a, b) => a.at - b.at);
   if (lines.length === 0) lines.push({ at: 0, text: `no chat in this window of VOD ${page.vodId}` });
-  if (page.nextFrom !== null) lines.push({ at: Number.POSITIVE_INFINITY, text: `-- more: vod-tender ctl chat vod ${page.vodId} --from ${page.nextFrom} --` });
+  if (page.nextFrom !== null) {
+    lines.push({ at: Number.POSITIVE_INFINITY, text: `-- more: vod-tender ctl chat vod ${page.vodId} --from ${page.nextFrom}${to === undefined ? "" : ` --to ${to}`} --` });
+  }
   return lines.map((l) => l.text).join("\n");
 };
 
@@ -453,7 +455,7 @@ export const runCtl = async (argv: ReadonlyArray<string>, io?: CtlIo): Promise<n
     try {
       if (request.command === "watch") return await watch(client, parsed, json, out);
       const result = await client.request(request.command, request.params as never);
-      out.stdout(`${json ? JSON.stringify(result) : humanResult(request.command, result)}\n`);
+      out.stdout(`${json ? JSON.stringify(result) : humanResult(request.command, result, request.params)}\n`);
       // A reload that was refused is a failed command for scripts too.
       return request.command === "config.reload" && !(result as ReloadReport).ok ? 1 : 0;
     } catch (error) {
