@@ -9,9 +9,9 @@
  *
  * `{id}` is a Twitch VOD id or a row id, as for `/vods/{id}`. A page holds at
  * most `limit` messages (1–5,000, default 1,000); when more follow,
- * `next_from` is the offset to ask for next (`vodChatWindow`). Deleted messages are included,
- * with the time Twitch deleted them; the export leaves them out, as Twitch's
- * replay does.
+ * `next_from` is the offset to ask for next (`vodChatWindow`). The window
+ * shows deleted messages with the time a moderator deleted them; the export
+ * leaves them out.
  */
 import type { ServerResponse } from "node:http";
 import { Effect } from "effect";
@@ -77,7 +77,7 @@ export const vodChatRoutes = (options: VodChatApiOptions): Effect.Effect<Readonl
     const guarded = adminGuard(options.adminToken);
 
     const findVod = async (res: ServerResponse, ref: string | undefined): Promise<VodRecord | undefined> => {
-      const vod = ref === undefined || ref === "" ? undefined : await run(options.vods.find(decodeURIComponent(ref)));
+      const vod = ref === undefined || ref === "" ? undefined : await run(options.vods.find(ref));
       if (vod === undefined) fail(res, 404, "not_found", `no VOD ${ref ?? ""}`);
       return vod;
     };
