@@ -7,6 +7,7 @@
  * Exit codes: 0 done, 1 the server refused the command, 2 usage error,
  * 3 cannot connect or authenticate.
  */
+import { writeFile } from "node:fs/promises";
 import { Effect, Redacted } from "effect";
 import { connectControl, ControlRequestError } from "./control-client.ts";
 import type { ControlClient } from "./control-client.ts";
@@ -43,6 +44,7 @@ Other
   chat search WORDS... [--channel NAME] [--vod ID] [--limit N]
   chat vod ID [--from T] [--to T] [--limit N]
                                         a VOD's chat in order, with its gaps (T: seconds or h:mm:ss)
+  chat export ID [--out FILE]          the VOD's chat as a TwitchDownloader file (over HTTP: needs ADMIN_TOKEN)
   config reload                         re-read the channels file now
   watch [--topic TOPIC]... [--channel NAME]... [--count N]
                                         stream events (topics: ${eventTopics.join(", ")})
@@ -142,7 +144,7 @@ export const settingsFromFlags = (pairs: ReadonlyArray<string>): Record<string, 
 };
 
 /** The command and params a command line means. */
-export const requestFromArgs = (parsed: Parsed): { command: CommandName | "watch"; params: Record<string, unknown> } => {
+export const requestFromArgs = (parsed: Parsed): { command: CommandName | "watch" | "chat.export"; params: Record<string, unknown> } => {
   const [group, verb, ...rest] = parsed.positionals;
   const settings = parsed.flags.has("set") ? { settings: settingsFromFlags(parsed.flags.get("set") ?? []) } : {};
   const opt = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
@@ -191,6 +193,7 @@ export const requestFromArgs = (parsed: Parsed): { command: CommandName | "watch
         if (query === "") throw new UsageError("chat search needs words to find");
         return { command: "chat.search", params: { query, ...opt("channel", flag(parsed, "channel")), ...opt("vodId", flagInt(parsed, "vod")), ...opt("limit", flagInt(parsed, "limit")) } };
       }
+      if (verb === "export") return { command: "chat.export", params: { id: positionalInt(rest[0], "a VOD id"), ...opt("out", flag(parsed, "out")) } };
       if (verb === "vod") {
         return {
           command: "chat.vod",
@@ -336,6 +339,53 @@ export const vodChatText = (page: ChatPage, to?: number): string => {
   return lines.map((l) => l.text).join("\n");
 };
 
+/**
+ * `chat export`: the file comes from the HTTP route `GET /vods/{id}/chat/export`
+ * (a busy VOD's chat is tens of megabytes, more than a control reply may hold),
+ * which takes `ADMIN_TOKEN`, on the same address as `/control`.
+ */
+const exportChat = async (controlUrl: string, params: Record<string, unknown>, out: CtlIo): Promise<number> => {
+  const adminToken = out.env["ADMIN_TOKEN"]?.trim();
+  if (adminToken === undefined || adminToken === "") {
+    out.stderr("ctl: chat export reads GET /vods/{id}/chat/export, which needs ADMIN_TOKEN; set it as the archiver has it\n");
+    return 2;
+  }
+  const url = new URL(`/vods/${String(params["id"])}/chat/export`, controlUrl.replace(/^ws/, "http"));
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { authorization: `Bearer ${adminToken}` } });
+  } catch (error) {
+    out.stderr(`ctl: cannot reach ${url.origin}: ${(error as Error).message}\n`);
+    return 3;
+  }
+  const body = await response.text();
+  if (!response.ok) {
+    let message = body;
+    try {
+      const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } };
+      if (parsed.error?.message !== undefined) message = `${parsed.error.code ?? response.status}: ${parsed.error.message}`;
+    } catch {
+      // Not the API's error shape: the body as it came.
+    }
+    out.stderr(`error: ${message}\n`);
+    return response.status === 401 || response.status === 403 ? 3 : 1;
+  }
+  const file = params["out"];
+  if (typeof file !== "string") {
+    out.stdout(body.endsWith("\n") ? body : `${body}\n`);
+    return 0;
+  }
+  try {
+    await writeFile(file, body);
+  } catch (error) {
+    out.stderr(`ctl: cannot write ${file}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const comments = (JSON.parse(body) as { comments?: ReadonlyArray<unknown> }).comments?.length ?? 0;
+  out.stdout(`${comments} messages written to ${file}\n`);
+  return 0;
+};
+
 /** One event as a terminal line. */
 export const eventLine = (event: ControlEvent): string => {
   const at = event.at.slice(11, 23);
@@ -438,6 +488,7 @@ export const runCtl = async (argv: ReadonlyArray<string>, io?: CtlIo): Promise<n
       out.stderr(`ctl: ${(error as Error).message}\n`);
       return 2;
     }
+    if (request.command === "chat.export") return await exportChat(url, request.params, out);
     const token = await Effect.runPromise(
       Effect.result(readClientToken({ env: out.env["CONTROL_TOKEN"], dataDir: out.env["DATA_DIR"] ?? "./data" })),
     );

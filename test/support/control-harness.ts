@@ -16,7 +16,7 @@ import type { ControlLimits } from "../../src/runtime/control-limits.ts";
 import { makeControlPlane } from "../../src/runtime/control-plane.ts";
 import type { ControlPlane } from "../../src/runtime/control-plane.ts";
 import { generateControlToken } from "../../src/runtime/control-token.ts";
-import { sendText, serveHttp } from "../../src/runtime/http-server.ts";
+import { type Route, sendText, serveHttp } from "../../src/runtime/http-server.ts";
 import { testChannelSettings } from "./in-memory-control-backend.ts";
 
 /** One log line written through Effect's logger. */
@@ -47,6 +47,8 @@ export interface ControlHarnessOptions {
   readonly metrics?: MetricsService;
   /** Reload on SIGHUP sent to this process (off by default). */
   readonly sighup?: boolean;
+  /** More HTTP routes on the same listener (the archiver serves its APIs beside `/control`). */
+  readonly routes?: ReadonlyArray<Route>;
 }
 
 /** Starts the harness; `close()` shuts everything down. */
@@ -81,6 +83,7 @@ export const startControlHarness = async (options: ControlHarnessOptions): Promi
       address: "127.0.0.1:0",
       routes: [
         ...plane.routes,
+        ...(options.routes ?? []),
         {
           method: "GET",
           path: "/metrics",

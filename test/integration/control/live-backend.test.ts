@@ -1,11 +1,14 @@
-import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Effect } from "effect";
+import { Effect, Redacted } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { configuredChannelsOf } from "../../../src/runtime/control-plane.ts";
 import { runCtl } from "../../../src/runtime/ctl.ts";
+import type { Route } from "../../../src/runtime/http-server.ts";
+import { vodChatRoutes } from "../../../src/runtime/vod-chat-api.ts";
+import { VodsRepository } from "../../../src/services/repositories/vods.ts";
 import { ensureChatPartitionsCovering } from "../../../src/services/chat-partitions.ts";
 import { insertChatRows } from "../../../src/services/repositories/chat.ts";
 import { mustParse, privmsgLine, rowOf } from "../chat/chat-fixtures.ts";
@@ -49,7 +52,7 @@ const query = <R>(live: LiveControlBackend, text: string) =>
 /** The runtime with the control plane on top; `file` makes it watch a channels file. */
 const start = async (
   file?: string,
-  options: { readonly keepChannels?: boolean } = {},
+  options: { readonly keepChannels?: boolean; readonly routes?: (live: LiveControlBackend) => Promise<ReadonlyArray<Route>> } = {},
 ): Promise<{ live: LiveControlBackend; harness: ControlHarness; client: ControlClient; events: Array<EventFrame> }> => {
   const live = await startLiveControlBackend(database.url, { migrate: !migrated });
   migrated = true;
@@ -59,6 +62,7 @@ const start = async (
   const harness = await startControlHarness({
     backend: live.backend,
     metrics: live.metrics,
+    ...(options.routes === undefined ? {} : { routes: await options.routes(live) }),
     ...(file === undefined
       ? {}
       : {
@@ -179,7 +183,13 @@ describe("control plane on the real Supervisor and database", () => {
   });
 
   it("reads a VOD's chat page by page from ctl, with its gaps, and names a VOD or window it cannot read", async () => {
-    const { live, harness, client } = await start();
+    const adminToken = "ctl-export-admin-token";
+    const { live, harness, client } = await start(undefined, {
+      routes: (backend) =>
+        backend.sql(
+          Effect.flatMap(Effect.service(VodsRepository), (vods) => vodChatRoutes({ adminToken: Redacted.make(adminToken), vods })).pipe(Effect.provide(VodsRepository.layer)),
+        ),
+    });
     const begin = Date.UTC(2026, 10, 21, 20, 0, 0);
     const vodId = await live.sql(
       Effect.gen(function* () {
@@ -214,6 +224,22 @@ describe("control plane on the real Supervisor and database", () => {
     stdout = "";
     expect(await runCtl([...url, "chat", "vod", String(vodId), "--from", "3725"], io)).toBe(0);
     expect(stdout).toBe("[1:02:05] talker3: point 3\n");
+
+    // The whole file for a chat renderer, over HTTP with ADMIN_TOKEN.
+    dir = await mkdtemp(join(tmpdir(), "vod-tender-export-"));
+    const file = join(dir, "talk.json");
+    stdout = "";
+    let stderr = "";
+    const withAdmin = { env: { ...env, ADMIN_TOKEN: adminToken }, stdout: (t: string) => void (stdout += t), stderr: (t: string) => void (stderr += t) };
+    expect(await runCtl([...url, "chat", "export", String(vodId), "--out", file], withAdmin)).toBe(0);
+    expect(stdout).toBe(`4 messages written to ${file}\n`);
+    const exported = JSON.parse(await readFile(file, "utf8")) as { video: { id: string }; comments: Array<{ content_offset_seconds: number }> };
+    expect([exported.video.id, exported.comments.map((c) => c.content_offset_seconds)]).toEqual(["880", [0, 65, 130, 3725]]);
+    expect(await runCtl([...url, "chat", "export", "999999"], withAdmin)).toBe(1);
+    expect(stderr).toBe("error: not_found: no VOD 999999\n");
+    stderr = "";
+    expect(await runCtl([...url, "chat", "export", String(vodId)], { ...withAdmin, env })).toBe(2);
+    expect(stderr).toMatch(/needs ADMIN_TOKEN/);
 
     const missing = (await client.request("chat.vod", { id: 999_999 }).catch((e: ControlRequestError) => e)) as ControlRequestError;
     expect([missing.code, missing.message]).toEqual(["not_found", "no VOD with id 999999"]);
