@@ -511,12 +511,74 @@ $("search").addEventListener("submit", async (e) => {
   try {
     const { messages } = await request("chat.search", params);
     tbody.replaceChildren(
-      ...messages.map((m) => h("tr", {}, h("td", {}, new Date(m.at).toLocaleString()), h("td", {}, m.channel), h("td", {}, m.displayName ?? m.username ?? ""), h("td", {}, m.message))),
+      ...messages.map((m) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, new Date(m.at).toLocaleString()),
+          h("td", {}, m.channel),
+          h("td", {}, m.displayName ?? m.username ?? ""),
+          h("td", {}, m.message),
+          h("td", {}, m.vodId === null ? "" : h("button", { type: "button", onclick: () => openVodChat(m.vodId, Math.max(0, (m.offsetSeconds ?? 0) - 30), m.msgId) }, "In VOD")),
+        ),
+      ),
     );
-    if (messages.length === 0) tbody.replaceChildren(h("tr", {}, h("td", { colspan: 4, class: "muted" }, "no messages found")));
+    if (messages.length === 0) tbody.replaceChildren(h("tr", {}, h("td", { colspan: 5, class: "muted" }, "no messages found")));
   } catch (error) {
     $("search-error").textContent = error.message;
   }
+});
+
+// ---------------------------------------------------------------------------
+// A VOD's chat around a search hit, page by page, with the windows it was not recorded
+
+const clockTime = (seconds) => {
+  const whole = Math.floor(seconds);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${Math.floor(whole / 3600)}:${pad(Math.floor((whole % 3600) / 60))}:${pad(whole % 60)}`;
+};
+
+const vodChat = { vodId: null, from: 0, nextFrom: null, mark: null };
+
+const openVodChat = async (vodId, from, mark = null, to = undefined) => {
+  $("vod-chat-error").textContent = "";
+  try {
+    const page = await request("chat.vod", { id: vodId, from, ...(to === undefined ? {} : { to }), limit: 100 });
+    Object.assign(vodChat, { vodId, from, nextFrom: page.nextFrom, mark });
+    const lines = page.messages.map((m) => ({
+      at: m.offsetSeconds ?? 0,
+      el: h(
+        "li",
+        { class: m.msgId === mark ? "hit" : undefined },
+        h("time", {}, m.offsetSeconds === null ? "?" : clockTime(m.offsetSeconds)),
+        `${m.displayName ?? m.username ?? "?"}: ${m.message}`,
+        m.deletedAt === null ? "" : h("span", { class: "muted" }, " (deleted)"),
+      ),
+    }));
+    const first = lines[0]?.at ?? from;
+    const last = lines.at(-1)?.at ?? Number.POSITIVE_INFINITY;
+    for (const g of page.gaps) {
+      if ((g.toSeconds ?? Number.POSITIVE_INFINITY) < first || (g.fromSeconds ?? 0) > last) continue;
+      const span = `${g.fromSeconds === null ? "?" : clockTime(g.fromSeconds)}–${g.toSeconds === null ? "now" : clockTime(g.toSeconds)}`;
+      lines.push({ at: g.fromSeconds ?? 0, el: h("li", { class: "gap" }, `not recorded ${span} (${g.reason})`) });
+    }
+    lines.sort((a, b) => a.at - b.at);
+    $("vod-chat-title").textContent = `VOD ${vodId} chat from ${clockTime(from)}`;
+    $("vod-chat-lines").replaceChildren(...(lines.length === 0 ? [h("li", { class: "muted" }, "no chat here")] : lines.map((l) => l.el)));
+    $("vod-chat-later").disabled = page.nextFrom === null;
+    $("vod-chat-earlier").disabled = from === 0;
+    $("vod-chat").hidden = false;
+  } catch (error) {
+    $("vod-chat-error").textContent = error.message;
+    $("vod-chat").hidden = false;
+  }
+};
+
+$("vod-chat-later").addEventListener("click", () => {
+  if (vodChat.nextFrom !== null) void openVodChat(vodChat.vodId, vodChat.nextFrom, vodChat.mark);
+});
+$("vod-chat-earlier").addEventListener("click", () => {
+  void openVodChat(vodChat.vodId, Math.max(0, vodChat.from - 60), vodChat.mark, vodChat.from);
 });
 
 takeTokenFromUrl();

@@ -128,6 +128,28 @@ describe("console", () => {
     await page.close();
   });
 
+  it("opens a search hit in its VOD's chat and pages on from there", async () => {
+    backend.vodRows.push({ id: 21, channel: "filechannel", twitchVodId: "2100", title: "long stream", date: "2024-05-01T11:00:00Z", durationSeconds: 7_200, priority: 0, processed: true, downloadState: "done", progress: 100, processingError: null, youtubeUrl: null });
+    for (let i = 0; i < 150; i++) {
+      backend.chatRows.push({ channel: "filechannel", vodId: 21, msgId: `v${i}`, username: `chatter${i}`, displayName: `Chatter${i}`, message: i === 40 ? "that clutch was unreal" : `line ${i}`, at: "2024-05-01T11:00:00Z", offsetSeconds: 3_600 + i });
+    }
+    const page = await open();
+    await page.locator('tr[data-channel="filechannel"]').waitFor();
+    await page.fill("#search-query", "clutch");
+    await page.click("#search button[type=submit]");
+    const hit = page.locator("#search-results tr", { hasText: "that clutch was unreal" });
+    await hit.getByRole("button", { name: "In VOD" }).click();
+    // From 30 s before the hit, which stands out.
+    await page.locator("#vod-chat-lines li.hit", { hasText: "Chatter40: that clutch was unreal" }).waitFor();
+    expect(await page.locator("#vod-chat-title").textContent()).toBe("VOD 21 chat from 1:00:10");
+    expect(await page.locator("#vod-chat-lines li").first().textContent()).toBe("1:00:10Chatter10: line 10");
+    // A page holds 100 lines; the rest follows.
+    await page.click("#vod-chat-later");
+    await page.locator("#vod-chat-lines li", { hasText: "Chatter149: line 149" }).waitFor();
+    expect(await page.locator("#vod-chat-later").isDisabled()).toBe(true);
+    await page.close();
+  });
+
   it("asks for a token when the stored one is refused", async () => {
     const page = await browser.newPage();
     await page.goto(`${harness.url}/#token=wrong-token`);
