@@ -519,7 +519,7 @@ $("search").addEventListener("submit", async (e) => {
           h("td", {}, m.channel),
           h("td", {}, m.displayName ?? m.username ?? ""),
           h("td", {}, m.message),
-          h("td", {}, m.vodId === null ? "" : h("button", { type: "button", onclick: () => openVodChat(m.vodId, Math.max(0, (m.offsetSeconds ?? 0) - 30), m.msgId) }, "In VOD")),
+          h("td", {}, m.vodId === null ? "" : h("button", { type: "button", onclick: () => openHit(m) }, "In VOD")),
         ),
       ),
     );
@@ -543,8 +543,9 @@ const vodChat = { vodId: null, from: 0, nextFrom: null, mark: null };
 const openVodChat = async (vodId, from, mark = null, to = undefined) => {
   $("vod-chat-error").textContent = "";
   try {
-    const page = await request("chat.vod", { id: vodId, from, ...(to === undefined ? {} : { to }), limit: 100 });
-    Object.assign(vodChat, { vodId, from, nextFrom: page.nextFrom, mark });
+    const page = await request("chat.vod", { id: vodId, from, ...(to === undefined ? {} : { to }), limit: 200 });
+    // A page cut short by `to` (an earlier page) goes on from there.
+    Object.assign(vodChat, { vodId, from, nextFrom: page.nextFrom ?? to ?? null, mark });
     const lines = page.messages.map((m) => ({
       at: m.offsetSeconds ?? 0,
       el: h(
@@ -565,13 +566,21 @@ const openVodChat = async (vodId, from, mark = null, to = undefined) => {
     lines.sort((a, b) => a.at - b.at);
     $("vod-chat-title").textContent = `VOD ${vodId} chat from ${clockTime(from)}`;
     $("vod-chat-lines").replaceChildren(...(lines.length === 0 ? [h("li", { class: "muted" }, "no chat here")] : lines.map((l) => l.el)));
-    $("vod-chat-later").disabled = page.nextFrom === null;
+    $("vod-chat-later").disabled = vodChat.nextFrom === null;
     $("vod-chat-earlier").disabled = from === 0;
     $("vod-chat").hidden = false;
+    $("vod-chat-lines").querySelector("li.hit")?.scrollIntoView({ block: "center" });
   } catch (error) {
     $("vod-chat-error").textContent = error.message;
     $("vod-chat").hidden = false;
   }
+};
+
+// A few seconds before the hit; when chat is so busy that the hit is not on that page, from the hit itself.
+const openHit = async (hit) => {
+  const at = hit.offsetSeconds ?? 0;
+  await openVodChat(hit.vodId, Math.max(0, at - 5), hit.msgId);
+  if (vodChat.nextFrom !== null && !$("vod-chat-lines").querySelector("li.hit")) await openVodChat(hit.vodId, at, hit.msgId);
 };
 
 $("vod-chat-later").addEventListener("click", () => {

@@ -139,11 +139,14 @@ describe("console", () => {
     await page.click("#search button[type=submit]");
     const hit = page.locator("#search-results tr", { hasText: "that clutch was unreal" });
     await hit.getByRole("button", { name: "In VOD" }).click();
-    // From 30 s before the hit, which stands out.
+    // From 5 s before the hit, which stands out.
     await page.locator("#vod-chat-lines li.hit", { hasText: "Chatter40: that clutch was unreal" }).waitFor();
-    expect(await page.locator("#vod-chat-title").textContent()).toBe("VOD 21 chat from 1:00:10");
-    expect(await page.locator("#vod-chat-lines li").first().textContent()).toBe("1:00:10Chatter10: line 10");
-    // A page holds 100 lines; the rest follows.
+    expect(await page.locator("#vod-chat-title").textContent()).toBe("VOD 21 chat from 1:00:35");
+    expect(await page.locator("#vod-chat-lines li").first().textContent()).toBe("1:00:35Chatter35: line 35");
+    // Earlier chat, then the rest from there on.
+    await page.click("#vod-chat-earlier");
+    await page.locator("#vod-chat-lines li", { hasText: "Chatter0: line 0" }).waitFor();
+    expect(await page.locator("#vod-chat-lines li").last().textContent()).toBe("1:00:34Chatter34: line 34");
     await page.click("#vod-chat-later");
     await page.locator("#vod-chat-lines li", { hasText: "Chatter149: line 149" }).waitFor();
     expect(await page.locator("#vod-chat-later").isDisabled()).toBe(true);
