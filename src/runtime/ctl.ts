@@ -12,7 +12,7 @@ import { Effect, Redacted } from "effect";
 import { connectControl, ControlRequestError } from "./control-client.ts";
 import type { ControlClient } from "./control-client.ts";
 import { eventTopics } from "./control-protocol.ts";
-import type { ChannelStatus, ChatPage, CommandName, ControlEvent, EventTopic, ReloadReport, VodSummary } from "./control-protocol.ts";
+import type { ChannelStatus, ChatHit, ChatPage, CommandName, ControlEvent, EventTopic, ReloadReport, VodSummary } from "./control-protocol.ts";
 import { readClientToken } from "./control-token.ts";
 import { parseListenAddress } from "./http-server.ts";
 
@@ -294,8 +294,13 @@ const humanResult = (command: CommandName, result: unknown, params: Record<strin
     case "vods.cancel":
       return r["cancelled"] ? "download cancelled" : "nothing was downloading";
     case "chat.search":
-      return (r["messages"] as ReadonlyArray<{ at: string; channel: string; username: string | null; message: string }>)
-        .map((m) => `${m.at.slice(0, 19).replace("T", " ")} #${m.channel} ${m.username ?? "?"}: ${m.message}`)
+      // Where each hit is in its VOD, as `chat vod` takes it.
+      return (r["messages"] as ReadonlyArray<ChatHit>)
+        .map(
+          (m) =>
+            `${m.at.slice(0, 19).replace("T", " ")} #${m.channel} ${m.username ?? "?"}: ${m.message}` +
+            (m.vodId === null ? "" : `  [vod ${m.vodId}${m.offsetSeconds === null ? "" : ` at ${clockTime(m.offsetSeconds)}`}]`),
+        )
         .join("\n");
     case "chat.vod":
       return vodChatText(result as ChatPage, typeof params["to"] === "number" ? params["to"] : undefined);

@@ -96,6 +96,8 @@ describe("ctl", () => {
     const env = { CONTROL_TOKEN: harness.token };
     const result = await ctl(["--url", harness.wsUrl, "chat", "vod", "7", "--from", "1:00:00", "--to", "3725.6"], env);
     expect([result.code, result.stdout]).toEqual([0, "[1:00:00] viewer: line 1\n[1:02:05.5] viewer: line 2\n"]);
+    const found = await ctl(["--url", harness.wsUrl, "chat", "search", "line", "1"], env);
+    expect(found.stdout.split("\n")[0]).toBe("2024-01-01 00:00:00 #vodchan viewer: line 1  [vod 7 at 1:00:00]");
     const paged = await ctl(["--url", harness.wsUrl, "chat", "vod", "7", "--from", "1:00:00", "--to", "3725.6", "--limit", "1"], env);
     expect(paged.stdout).toBe("[1:00:00] viewer: line 1\n-- more: vod-tender ctl chat vod 7 --from 3725.5 --to 3725.6 --\n");
   });
