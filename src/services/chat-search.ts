@@ -151,8 +151,8 @@ export interface VodChatWindow {
  *
  * Pages end between two offsets: the messages that share the offset of the
  * first one left out all start the next page, so paging by `nextFrom` shows
- * none twice and skips none. (Only a page entirely at one millisecond, more
- * messages than `limit` sent at once, ends inside it.)
+ * none twice and skips none. (Only when more than `limit` messages share one
+ * millisecond does the next page start after that millisecond, past the rest.)
  */
 export const vodChatWindow = Effect.fn("vodChatWindow")(function* (
   vodId: number,
