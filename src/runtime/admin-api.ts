@@ -142,6 +142,13 @@ export const adminGuard =
     await handle(req, res, params);
   };
 
+/** The VOD a route names (`vods.find`: Twitch VOD id, else row id); answers 404 itself when there is none. */
+export const findVodOr404 = async (vods: VodStore, res: ServerResponse, ref: string | undefined): Promise<VodRecord | undefined> => {
+  const vod = ref === undefined || ref === "" ? undefined : await Effect.runPromise(vods.find(ref));
+  if (vod === undefined) fail(res, 404, "not_found", `no VOD ${ref ?? ""}`);
+  return vod;
+};
+
 const MAX_BODY = 64 * 1024;
 
 const readJson = (req: IncomingMessage): Promise<unknown> =>
@@ -196,11 +203,7 @@ export const adminRoutes = (options: AdminApiOptions): ReadonlyArray<Route> => {
 
   const guarded = adminGuard(options.adminToken);
 
-  const findVod = async (res: ServerResponse, ref: string | undefined): Promise<VodRecord | undefined> => {
-    const vod = ref === undefined || ref === "" ? undefined : await run(vods.find(ref));
-    if (vod === undefined) fail(res, 404, "not_found", `no VOD ${ref ?? ""}`);
-    return vod;
-  };
+  const findVod = (res: ServerResponse, ref: string | undefined) => findVodOr404(vods, res, ref);
 
   const channelParam = (req: IncomingMessage, res: ServerResponse): string | undefined => {
     const channel = queryOf(req).get("channel")?.trim().toLowerCase();

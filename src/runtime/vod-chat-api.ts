@@ -20,8 +20,8 @@ import { SqlClient } from "effect/sql/SqlClient";
 import { exportTwitchDownloaderChat } from "../services/chat-export-twitchdownloader.ts";
 import { vodChatWindow } from "../services/chat-search.ts";
 import type { StoredChatRow } from "../services/repositories/chat.ts";
-import type { VodRecord, VodStore } from "../services/repositories/vods.ts";
-import { adminGuard, fail } from "./admin-api.ts";
+import type { VodStore } from "../services/repositories/vods.ts";
+import { adminGuard, fail, findVodOr404 } from "./admin-api.ts";
 import { type Route, sendJson } from "./http-server.ts";
 
 /** What the routes are built from. */
@@ -76,11 +76,7 @@ export const vodChatRoutes = (options: VodChatApiOptions): Effect.Effect<Readonl
     const run = Effect.runPromiseWith(context);
     const guarded = adminGuard(options.adminToken);
 
-    const findVod = async (res: ServerResponse, ref: string | undefined): Promise<VodRecord | undefined> => {
-      const vod = ref === undefined || ref === "" ? undefined : await run(options.vods.find(ref));
-      if (vod === undefined) fail(res, 404, "not_found", `no VOD ${ref ?? ""}`);
-      return vod;
-    };
+    const findVod = (res: ServerResponse, ref: string | undefined) => findVodOr404(options.vods, res, ref);
 
     const window: Route["handle"] = async (req, res, params) => {
       const query = new URL(req.url ?? "/", "http://vod-chat").searchParams;
