@@ -15,7 +15,7 @@ import { Effect, Result, Schema } from "effect";
 import type { SqlError } from "effect/sql/SqlError";
 import { SqlClient } from "effect/sql/SqlClient";
 import type { ChannelSettings, ChannelSource, ChannelSpec } from "../services/channel-settings.ts";
-import { searchChat, vodChatWindow } from "../services/chat-search.ts";
+import { gapOffsets, searchChat, vodChatWindow } from "../services/chat-search.ts";
 import { AuditRepository } from "../services/repositories/audit.ts";
 import { ChannelsRepository } from "../services/repositories/channels.ts";
 import { VodsRepository } from "../services/repositories/vods.ts";
@@ -327,8 +327,6 @@ export const makeLiveControlBackend = Effect.fnUntraced(function* (options: Live
             ...(query.to === undefined ? {} : { toSeconds: query.to }),
             limit: query.limit ?? 200,
           }).pipe(Effect.provideService(SqlClient, sql), Effect.mapError(database));
-          const start = vod.date?.getTime();
-          const offsetOf = (at: Date | null) => (at === null || start === undefined ? null : (at.getTime() - start) / 1000);
           return {
             vodId: vod.id,
             messages: page.messages.map((m) => ({
@@ -342,7 +340,7 @@ export const makeLiveControlBackend = Effect.fnUntraced(function* (options: Live
               deletedAt: m.deleted_at?.toISOString() ?? null,
             })),
             nextFrom: page.nextFrom,
-            gaps: page.gaps.map((g) => ({ fromSeconds: offsetOf(g.started_at), toSeconds: offsetOf(g.ended_at), reason: g.reason })),
+            gaps: page.gaps.map((g) => ({ ...gapOffsets(g, vod.date), reason: g.reason })),
           };
         }),
     },

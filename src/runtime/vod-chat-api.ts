@@ -18,7 +18,7 @@ import { Effect } from "effect";
 import type { Redacted } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import { exportTwitchDownloaderChat } from "../services/chat-export-twitchdownloader.ts";
-import { vodChatWindow } from "../services/chat-search.ts";
+import { gapOffsets, vodChatWindow } from "../services/chat-search.ts";
 import type { StoredChatRow } from "../services/repositories/chat.ts";
 import type { VodStore } from "../services/repositories/vods.ts";
 import { adminGuard, fail, findVodOr404 } from "./admin-api.ts";
@@ -92,19 +92,20 @@ export const vodChatRoutes = (options: VodChatApiOptions): Effect.Effect<Readonl
       const page = await run(
         vodChatWindow(vod.id, { ...(from === undefined ? {} : { fromSeconds: from }), ...(to === undefined ? {} : { toSeconds: to }), limit }),
       );
-      const start = vod.date?.getTime() ?? null;
-      const offsetOf = (at: Date | null) => (at === null || start === null ? null : (at.getTime() - start) / 1000);
       sendJson(res, 200, {
         vod: { id: vod.id, channel: vod.channel, twitch_vod_id: vod.twitchVodId, stream_id: vod.streamId, is_placeholder: vod.isPlaceholder },
         messages: page.messages.map(messageJson),
         next_from: page.nextFrom,
-        gaps: page.gaps.map((g) => ({
-          started_at: g.started_at.toISOString(),
-          ended_at: g.ended_at?.toISOString() ?? null,
-          from_seconds: offsetOf(g.started_at),
-          to_seconds: offsetOf(g.ended_at),
-          reason: g.reason,
-        })),
+        gaps: page.gaps.map((g) => {
+          const { fromSeconds, toSeconds } = gapOffsets(g, vod.date);
+          return {
+            started_at: g.started_at.toISOString(),
+            ended_at: g.ended_at?.toISOString() ?? null,
+            from_seconds: fromSeconds,
+            to_seconds: toSeconds,
+            reason: g.reason,
+          };
+        }),
       });
     };
 

@@ -144,6 +144,12 @@ export interface VodChatWindow {
   readonly nextFrom: number | null;
 }
 
+/** Where a gap falls in its VOD, in seconds from the VOD's start (null ends: start unknown, or the gap still open). */
+export const gapOffsets = (gap: ChatGapRow, vodStart: Date | null): { readonly fromSeconds: number | null; readonly toSeconds: number | null } => {
+  const offsetOf = (at: Date | null) => (at === null || vodStart === null ? null : (at.getTime() - vodStart.getTime()) / 1000);
+  return { fromSeconds: offsetOf(gap.started_at), toSeconds: offsetOf(gap.ended_at) };
+};
+
 /**
  * Messages and user notices of one VOD with `fromSeconds <= rel_timestamp <
  * toSeconds`, in order (deletions included, flagged by `deleted_at`), at most
